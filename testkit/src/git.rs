@@ -1,0 +1,205 @@
+//! Real git repositories: an empty bare remote plus a working clone, read back with the `git` CLI.
+//!
+//! Every command runs with an isolated configuration (no system or global config), so the machine's
+//! settings cannot change what a test sees.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::tools::system_tool;
+
+/// The branch every remote starts on.
+pub const BRANCH: &str = "main";
+
+/// One commit as `git log` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commit {
+    /// Full object id.
+    pub id: String,
+    /// Parent ids.
+    pub parents: Vec<String>,
+    /// Author name.
+    pub author: String,
+    /// Subject line.
+    pub subject: String,
+}
+
+/// A bare remote and a clone of it, in a temporary directory removed on drop.
+#[derive(Debug)]
+pub struct GitRemote {
+    dir: tempfile::TempDir,
+}
+
+impl GitRemote {
+    /// An empty bare repository (`main`) and an empty clone of it.
+    pub fn new() -> GitRemote {
+        let dir = tempfile::Builder::new()
+            .prefix("testkit-git-")
+            .tempdir()
+            .expect("testkit: temp dir");
+        let remote = GitRemote { dir };
+        git(
+            remote.dir.path(),
+            &["init", "--bare", "--initial-branch", BRANCH, "remote.git"],
+        );
+        git(
+            remote.dir.path(),
+            &["clone", "--quiet", remote.url().as_str(), "clone"],
+        );
+        remote
+    }
+
+    /// The bare repository's path.
+    pub fn bare_path(&self) -> PathBuf {
+        self.dir.path().join("remote.git")
+    }
+
+    /// The clone's work tree.
+    pub fn clone_path(&self) -> PathBuf {
+        self.dir.path().join("clone")
+    }
+
+    /// A scratch directory beside the repositories, removed with them.
+    pub fn scratch_path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `file://` URL of the bare remote.
+    pub fn url(&self) -> String {
+        format!("file://{}", self.bare_path().display())
+    }
+
+    /// Runs `git args…` in the bare repository; panics on failure; returns stdout.
+    pub fn git_remote(&self, args: &[&str]) -> String {
+        git(&self.bare_path(), args)
+    }
+
+    /// Runs `git args…` in the clone; panics on failure; returns stdout.
+    pub fn git_clone(&self, args: &[&str]) -> String {
+        git(&self.clone_path(), args)
+    }
+
+    /// Commits `path` with `content` in the clone as a human would, and pushes it to `main`.
+    /// Returns the new commit id.
+    pub fn human_commit(&self, path: &str, content: &str, message: &str) -> String {
+        let clone = self.clone_path();
+        if self.branch_exists() {
+            git(&clone, &["pull", "--quiet", "--ff-only", "origin", BRANCH]);
+        }
+        let file = clone.join(path);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent).expect("testkit: mkdir in clone");
+        }
+        std::fs::write(&file, content).expect("testkit: write in clone");
+        git(&clone, &["add", "--", path]);
+        git(&clone, &["commit", "--quiet", "-m", message]);
+        git(
+            &clone,
+            &["push", "--quiet", "origin", &format!("HEAD:{BRANCH}")],
+        );
+        git(&clone, &["rev-parse", "HEAD"]).trim().to_owned()
+    }
+
+    /// Whether the remote has a `main` branch yet.
+    pub fn branch_exists(&self) -> bool {
+        git_status(
+            &self.bare_path(),
+            &[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("refs/heads/{BRANCH}"),
+            ],
+        )
+    }
+
+    /// The remote's `main` history, newest first (empty when the branch does not exist).
+    pub fn log(&self) -> Vec<Commit> {
+        if !self.branch_exists() {
+            return Vec::new();
+        }
+        self.git_remote(&["log", "--format=%H%x1f%P%x1f%an%x1f%s", BRANCH])
+            .lines()
+            .map(|line| {
+                let mut fields = line.split('\x1f');
+                let mut next = || fields.next().unwrap_or_default().to_owned();
+                Commit {
+                    id: next(),
+                    parents: next().split_whitespace().map(str::to_owned).collect(),
+                    author: next(),
+                    subject: next(),
+                }
+            })
+            .collect()
+    }
+
+    /// Every file path in `rev` of the remote, sorted.
+    pub fn files(&self, rev: &str) -> Vec<String> {
+        let mut files: Vec<String> = self
+            .git_remote(&["ls-tree", "-r", "--name-only", "-z", rev])
+            .split('\0')
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// The content of `path` at `rev` in the remote, or `None` if it does not exist there.
+    pub fn show(&self, rev: &str, path: &str) -> Option<Vec<u8>> {
+        let out = git_command(&self.bare_path())
+            .args(["show", &format!("{rev}:{path}")])
+            .output()
+            .expect("testkit: cannot run git");
+        out.status.success().then_some(out.stdout)
+    }
+
+    /// `git fsck --strict` on the remote; panics with its output if the repository is not sound.
+    pub fn fsck(&self) {
+        self.git_remote(&["fsck", "--strict", "--no-progress"]);
+    }
+}
+
+impl Default for GitRemote {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A `git` command in `dir` with an isolated configuration and a fixed identity.
+pub fn git_command(dir: &Path) -> Command {
+    let mut cmd = Command::new(system_tool("git", "git"));
+    cmd.current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_AUTHOR_NAME", "Test Human")
+        .env("GIT_AUTHOR_EMAIL", "human@example.invalid")
+        .env("GIT_COMMITTER_NAME", "Test Human")
+        .env("GIT_COMMITTER_EMAIL", "human@example.invalid");
+    cmd
+}
+
+/// Runs `git args…` in `dir`; panics with git's message on failure; returns stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = git_command(dir)
+        .args(args)
+        .output()
+        .expect("testkit: cannot run git");
+    assert!(
+        out.status.success(),
+        "testkit: `git {}` in {} failed: {}",
+        args.join(" "),
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn git_status(dir: &Path, args: &[&str]) -> bool {
+    git_command(dir)
+        .args(args)
+        .output()
+        .map(|out| out.status.success())
+        .unwrap_or(false)
+}

@@ -1,0 +1,35 @@
+//! Real components for the tests of every crate in this workspace, each on a free 127.0.0.1 port,
+//! isolated per test and cleaned up on drop:
+//!
+//! - [`s3::SeaweedFs`]: a SeaweedFS `weed mini` S3 server that checks SigV4 signatures, with a fresh
+//!   [`s3::Bucket`] per test (one server may be shared by a test binary: [`s3::SeaweedFs::shared`]).
+//! - [`mlflow::Scenario`]: an MLflow Model Registry built by MLflow's own Python client on a
+//!   [`databases::Database`] of the test's choice (SQLite file, MariaDB or PostgreSQL database), with
+//!   MLflow's own answers ([`mlflow::Report`]) as the expected values.
+//! - [`git::GitRemote`]: an empty bare remote and a clone, with helpers that read history through the
+//!   `git` CLI.
+//! - [`tools`]: where the pinned tools live (the venv made by `.ci/run`).
+//!
+//! Helpers panic, with the command that fixes the problem, when a component is missing or fails:
+//! a test that cannot get its real component must fail loudly, never skip.
+//!
+//! ```no_run
+//! let bucket = testkit::s3::SeaweedFs::shared().bucket();
+//! let remote = testkit::git::GitRemote::new();
+//! let registry = testkit::mlflow::Scenario::new()
+//!     .model(testkit::mlflow::ModelSpec::new("wine").version(
+//!         testkit::mlflow::VersionSpec::logged_model().stage("Production").alias("champion"),
+//!     ))
+//!     .build(testkit::databases::Backend::Sqlite);
+//! assert_eq!(registry.report().versions.len(), 1);
+//! # let _ = (bucket, remote);
+//! ```
+
+pub mod databases;
+pub mod git;
+pub mod mlflow;
+mod process;
+pub mod s3;
+pub mod tools;
+
+pub use process::unique_name;
