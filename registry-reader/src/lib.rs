@@ -1,8 +1,52 @@
 //! Reads which model versions an MLflow Model Registry has promoted (stages `Staging`/`Production`
 //! and aliases such as `champion`) and where their files really are.
 //!
-//! Status: this crate is being built (issue "registry-reader"). It will provide `trait ModelRegistry`
-//! with `promoted()` and a cheap `fingerprint()`, `SqlRegistry` over SQLite, MySQL/MariaDB and
-//! PostgreSQL opened from MLflow's own `--backend-store-uri` strings, and `RestRegistry` over the MLflow
-//! REST API. Artifact URIs are resolved exactly as MLflow's `get_model_version_download_uri` does,
-//! following `models:/m-…` logged models and `runs:/…` to the concrete location.
+//! ```no_run
+//! use registry_reader::{ModelRegistry, PromotionFilter, SqlRegistry};
+//!
+//! # async fn run() -> Result<(), registry_reader::Error> {
+//! let registry = SqlRegistry::connect("sqlite:////var/lib/mlflow/mlflow.db").await?
+//!     .with_artifacts_destination("s3://mlflow/artifacts");
+//! let promoted = registry.promoted(&PromotionFilter::default()).await?;
+//! for v in &promoted.versions {
+//!     println!("{} v{} {:?} -> {}", v.name, v.version, v.channels, v.artifact_uri);
+//! }
+//! for e in &promoted.errors {
+//!     eprintln!("skipped: {e}");
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # What it supports
+//!
+//! - **Backends**: SQLite, MySQL/MariaDB and PostgreSQL, opened from the URI MLflow's
+//!   `--backend-store-uri` takes (`sqlite:////abs.db`, `mysql+pymysql://…`, `postgresql://…`),
+//!   read-only ([`SqlRegistry`]).
+//! - **Schemas**: MLflow 1.x (no aliases, no `storage_location`), 2.x, 3.x (logged models,
+//!   `workspace` key column since 3.10), detected from the catalog. Soft-deleted versions
+//!   (`Deleted_Internal`) and prompts (`mlflow.prompt.is_prompt`) are excluded.
+//! - **Channels**: each selected stage goes to the **highest** version in it (MLflow's
+//!   `get_latest_versions` rule, when `archive_existing_versions=False` left several there); each
+//!   selected alias to the version it points at.
+//! - **Locations**: resolved as MLflow's `get_model_version_download_uri` and artifact repositories
+//!   do (see [`ModelVersion::artifact_uri`]).
+//! - **Bad rows** (NULL source, unknown stage, control characters, oversized strings, unresolvable
+//!   references) come back as [`VersionError`]s; the other versions are still returned.
+//!
+//! Not supported: `mssql`, and `models:/<name>/<stage>` or `@alias` sources (they name no fixed
+//! version, so the files could change under a deployment; reported as per-version errors).
+
+mod assemble;
+mod error;
+mod registry;
+pub mod resolve;
+mod sql;
+pub mod uri;
+mod version;
+
+pub use error::Error;
+pub use registry::{Fingerprint, ModelRegistry};
+pub use sql::SqlRegistry;
+pub use version::{
+    AliasSelection, Channel, ModelVersion, Promoted, PromotionFilter, Stage, VersionError,
+};

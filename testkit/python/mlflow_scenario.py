@@ -157,10 +157,13 @@ class Builder:
     def report(self):
         versions, models = [], []
         for rm in self.client.search_registered_models(max_results=1000):
+            latest = self.client.get_latest_versions(rm.name, stages=["Staging", "Production"])
             models.append({
                 "name": rm.name,
                 "tags": dict(rm.tags),
                 "aliases": {alias: str(version) for alias, version in (rm.aliases or {}).items()},
+                # MLflow's own answer to "which version serves this stage" (highest version wins).
+                "latest": {mv.current_stage: int(mv.version) for mv in latest},
             })
             for mv in self.client.search_model_versions(f"name = '{escape(rm.name)}'", max_results=10000):
                 full = self.client.get_model_version(mv.name, mv.version)

@@ -333,6 +333,8 @@ pub struct ReportedModel {
     pub tags: BTreeMap<String, String>,
     /// alias → version.
     pub aliases: BTreeMap<String, String>,
+    /// stage → version, from `get_latest_versions(name, stages=["Staging", "Production"])`.
+    pub latest: BTreeMap<String, i64>,
 }
 
 /// One model version as MLflow's client reports it.

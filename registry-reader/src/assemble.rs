@@ -1,0 +1,349 @@
+//! From raw registry rows to promoted versions: channels, validation, resolution. Shared by every
+//! registry implementation so they answer identically.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use async_trait::async_trait;
+
+use crate::resolve::{self, Location};
+use crate::{Channel, Error, ModelVersion, Promoted, PromotionFilter, Stage, VersionError};
+
+/// Longest model name accepted (MLflow's column is VARCHAR(256); SQLite does not enforce it).
+pub const MAX_NAME_LEN: usize = 1024;
+/// How many `models:/<name>/<version>` hops are followed before giving up (cycles end here too).
+const MAX_HOPS: usize = 8;
+
+/// One `model_versions` row as stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct RawVersion {
+    pub(crate) workspace: String,
+    pub(crate) name: String,
+    pub(crate) version: i64,
+    pub(crate) stage: Option<String>,
+    pub(crate) source: Option<String>,
+    pub(crate) storage_location: Option<String>,
+    pub(crate) run_id: Option<String>,
+    pub(crate) status: Option<String>,
+    pub(crate) last_updated_ms: Option<i64>,
+}
+
+impl RawVersion {
+    /// MLflow's download URI: `storage_location`, else `source`.
+    pub(crate) fn location(&self) -> &str {
+        self.storage_location
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .or(self.source.as_deref())
+            .unwrap_or_default()
+    }
+}
+
+/// The rows that decide promotions: candidate versions (every version not `None`/`Archived`/deleted,
+/// plus every aliased one), aliases, version tags of the candidates, and prompt names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct RawState {
+    pub(crate) versions: Vec<RawVersion>,
+    /// (name, alias, version)
+    pub(crate) aliases: Vec<(String, String, i64)>,
+    /// (name, version, key, value)
+    pub(crate) tags: Vec<(String, i64, String, String)>,
+    /// Registered models that are prompts.
+    pub(crate) prompts: BTreeSet<String>,
+}
+
+/// Finds what a location refers to; each registry answers from its own store.
+#[async_trait]
+pub(crate) trait Lookups: Sync {
+    /// `artifact_location` of each logged model id that exists.
+    async fn logged_models(&self, ids: &[String]) -> Result<HashMap<String, String>, Error>;
+    /// `artifact_uri` of each run id that exists.
+    async fn runs(&self, ids: &[String]) -> Result<HashMap<String, String>, Error>;
+    /// The location (`storage_location` else `source`) of one registered version.
+    async fn version_location(
+        &self,
+        workspace: &str,
+        name: &str,
+        version: u64,
+    ) -> Result<Option<String>, Error>;
+}
+
+/// A version that passed validation, waiting for its location to be resolved.
+struct Candidate {
+    version: ModelVersion,
+    location: Result<Location, String>,
+}
+
+/// Builds the answer of `promoted()` from `state`.
+pub(crate) async fn promoted(
+    state: RawState,
+    filter: &PromotionFilter,
+    lookups: &dyn Lookups,
+    artifacts_destination: Option<&str>,
+) -> Result<Promoted, Error> {
+    let (candidates, mut errors) = select(state, filter);
+    let mut versions = Vec::with_capacity(candidates.len());
+    let resolved = resolve_all(candidates, lookups, artifacts_destination).await?;
+    for (mut version, result) in resolved {
+        match result {
+            Ok(uri) => {
+                version.artifact_uri = uri;
+                versions.push(version);
+            }
+            Err(reason) => errors.push(VersionError {
+                name: version.name,
+                version: Some(version.version),
+                channels: version.channels,
+                reason,
+            }),
+        }
+    }
+    versions.sort_by(|a, b| {
+        (&a.workspace, &a.name, a.version).cmp(&(&b.workspace, &b.name, b.version))
+    });
+    errors.sort_by(|a, b| (&a.name, a.version).cmp(&(&b.name, b.version)));
+    Ok(Promoted { versions, errors })
+}
+
+/// Channels and validation; no IO.
+fn select(state: RawState, filter: &PromotionFilter) -> (Vec<Candidate>, Vec<VersionError>) {
+    let mut errors = Vec::new();
+    let mut aliases: HashMap<(&str, i64), Vec<&str>> = HashMap::new();
+    for (name, alias, version) in &state.aliases {
+        aliases
+            .entry((name.as_str(), *version))
+            .or_default()
+            .push(alias.as_str());
+    }
+    let mut tags: HashMap<(&str, i64), BTreeMap<String, String>> = HashMap::new();
+    for (name, version, key, value) in &state.tags {
+        tags.entry((name.as_str(), *version))
+            .or_default()
+            .insert(key.clone(), value.clone());
+    }
+    // Highest version per (model, stage): MLflow's `get_latest_versions` rule.
+    let mut latest: HashMap<(&str, Stage), i64> = HashMap::new();
+    for v in &state.versions {
+        if let Some(stage) = v.stage.as_deref().and_then(Stage::from_db) {
+            let entry = latest.entry((v.name.as_str(), stage)).or_insert(v.version);
+            *entry = (*entry).max(v.version);
+        }
+    }
+
+    let mut candidates = Vec::new();
+    for raw in &state.versions {
+        if state.prompts.contains(&raw.name) {
+            continue;
+        }
+        let key = (raw.name.as_str(), raw.version);
+        let stage = raw.stage.as_deref().and_then(Stage::from_db);
+        let mut channels = BTreeSet::new();
+        if let Some(stage) = stage
+            && filter.stages.contains(&stage)
+            && latest.get(&(raw.name.as_str(), stage)) == Some(&raw.version)
+        {
+            channels.insert(Channel::Stage(stage));
+        }
+        let mut version_aliases: Vec<String> = aliases
+            .get(&key)
+            .map(|a| a.iter().map(|s| s.to_string()).collect())
+            .unwrap_or_default();
+        version_aliases.sort();
+        for alias in &version_aliases {
+            if !filter.selects_alias(alias) {
+                continue;
+            }
+            if valid_alias(alias) {
+                channels.insert(Channel::Alias(alias.clone()));
+            } else {
+                errors.push(VersionError {
+                    name: raw.name.clone(),
+                    version: u64::try_from(raw.version).ok(),
+                    channels: Vec::new(),
+                    reason: format!(
+                        "alias {alias:?} is not a valid MLflow alias (letters, digits, `_`, `-`)"
+                    ),
+                });
+            }
+        }
+        // A version in a stage the filter does not select, or superseded in its stage, with no
+        // selected alias: not promoted, nothing to report.
+        let channels: Vec<Channel> = channels.into_iter().collect();
+        let unknown_stage = stage.is_none();
+        if channels.is_empty() && !unknown_stage {
+            continue;
+        }
+        let version = u64::try_from(raw.version).ok().filter(|v| *v >= 1);
+        let problem = if version.is_none() {
+            Some(format!(
+                "version number {} is not a positive integer",
+                raw.version
+            ))
+        } else if raw.name.is_empty() {
+            Some("the registered model name is empty".to_owned())
+        } else if raw.name.len() > MAX_NAME_LEN {
+            Some(format!(
+                "the name is {} bytes long (limit {MAX_NAME_LEN})",
+                raw.name.len()
+            ))
+        } else if unknown_stage {
+            Some(format!(
+                "current_stage {:?} is not a stage MLflow writes (None, Staging, Production, Archived)",
+                raw.stage.as_deref().unwrap_or("NULL")
+            ))
+        } else {
+            raw.status
+                .as_deref()
+                .filter(|s| *s != "READY")
+                .map(|s| format!("its status is {s}, not READY"))
+        };
+        if let Some(reason) = problem {
+            errors.push(VersionError {
+                name: truncate(&raw.name),
+                version,
+                channels,
+                reason,
+            });
+            continue;
+        }
+        let location = resolve::classify(raw.location());
+        candidates.push(Candidate {
+            version: ModelVersion {
+                workspace: raw.workspace.clone(),
+                name: raw.name.clone(),
+                version: version.unwrap_or_default(),
+                stage: stage.unwrap_or(Stage::None),
+                aliases: version_aliases,
+                channels,
+                tags: tags.remove(&key).unwrap_or_default(),
+                source: raw.source.clone().unwrap_or_default(),
+                run_id: raw.run_id.clone(),
+                status: raw.status.clone().unwrap_or_else(|| "READY".to_owned()),
+                artifact_uri: String::new(),
+                last_updated_ms: raw.last_updated_ms.unwrap_or_default(),
+            },
+            location,
+        });
+    }
+    (candidates, errors)
+}
+
+/// Resolves every candidate's location with batched lookups.
+async fn resolve_all(
+    candidates: Vec<Candidate>,
+    lookups: &dyn Lookups,
+    artifacts_destination: Option<&str>,
+) -> Result<Vec<(ModelVersion, Result<String, String>)>, Error> {
+    // `models:/<name>/<version>` hops first, so the batch lookups below see the final locations.
+    let mut pending = Vec::with_capacity(candidates.len());
+    for Candidate {
+        version,
+        mut location,
+    } in candidates
+    {
+        let mut hops = 0;
+        while let Ok(Location::RegisteredVersion { name, version: v }) = &location {
+            hops += 1;
+            location = if hops > MAX_HOPS {
+                Err(format!(
+                    "models:/ references are nested more than {MAX_HOPS} deep (a cycle?)"
+                ))
+            } else {
+                match lookups
+                    .version_location(&version.workspace, name, *v)
+                    .await?
+                {
+                    Some(next) => resolve::classify(&next),
+                    None => Err(format!(
+                        "it refers to models:/{name}/{v}, which does not exist"
+                    )),
+                }
+            };
+        }
+        pending.push((version, location));
+    }
+
+    let ids = |want: fn(&Location) -> Option<&String>| -> Vec<String> {
+        let set: BTreeSet<&String> = pending
+            .iter()
+            .filter_map(|(_, l)| l.as_ref().ok().and_then(want))
+            .collect();
+        set.into_iter().cloned().collect()
+    };
+    let model_ids = ids(|l| match l {
+        Location::LoggedModel(id) => Some(id),
+        _ => None,
+    });
+    let run_ids = ids(|l| match l {
+        Location::Run { run_id, .. } => Some(run_id),
+        _ => None,
+    });
+    let logged = if model_ids.is_empty() {
+        HashMap::new()
+    } else {
+        lookups.logged_models(&model_ids).await?
+    };
+    let runs = if run_ids.is_empty() {
+        HashMap::new()
+    } else {
+        lookups.runs(&run_ids).await?
+    };
+
+    Ok(pending
+        .into_iter()
+        .map(|(version, location)| {
+            let uri = location.and_then(|l| match l {
+                Location::Uri(uri) => Ok(uri),
+                Location::LoggedModel(id) => logged
+                    .get(&id)
+                    .map(|loc| resolve::join(loc, ""))
+                    .ok_or_else(|| {
+                        format!("logged model {id} is not in this registry's `logged_models`")
+                    }),
+                Location::Run { run_id, path } => runs
+                    .get(&run_id)
+                    .map(|root| resolve::join(root, &path))
+                    .ok_or_else(|| format!("run {run_id} is not in this registry's `runs`")),
+                Location::MlflowArtifacts(path) => artifacts_destination
+                    .map(|dest| resolve::join(dest, &path))
+                    .ok_or_else(|| {
+                        format!(
+                            "its location mlflow-artifacts:/{path} needs the tracking server's \
+                             --artifacts-destination (set the artifacts destination)"
+                        )
+                    }),
+                Location::RegisteredVersion { .. } => {
+                    Err("unresolved models:/ reference".to_owned())
+                }
+            });
+            // A looked-up location is registry data too: hold it to the same rules.
+            let uri = uri.and_then(|u| match resolve::classify(&u)? {
+                Location::Uri(u) => Ok(u),
+                other => Err(format!(
+                    "it resolves to {other:?}, which is not a concrete URI"
+                )),
+            });
+            (version, uri)
+        })
+        .collect())
+}
+
+/// MLflow's alias rule: `^[\w\-]*$`, at most 255 characters, and not empty.
+fn valid_alias(alias: &str) -> bool {
+    !alias.is_empty()
+        && alias.chars().count() <= 255
+        && alias
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+}
+
+/// A name shortened for an error message, so a 64 KiB name does not flood the logs.
+fn truncate(name: &str) -> String {
+    if name.len() <= 200 {
+        return name.to_owned();
+    }
+    let mut end = 200;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &name[..end])
+}

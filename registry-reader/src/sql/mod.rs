@@ -1,0 +1,506 @@
+//! [`SqlRegistry`]: reads MLflow's registry tables directly, on SQLite, MySQL/MariaDB or PostgreSQL.
+
+mod dialect;
+mod schema;
+
+use std::collections::{BTreeSet, HashMap};
+
+use async_trait::async_trait;
+use sha2::{Digest, Sha256};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, AssertSqlSafe, Row};
+use tokio::sync::Mutex;
+
+use self::dialect::Dialect;
+use self::schema::Schema;
+use crate::assemble::{self, Lookups, RawState, RawVersion};
+use crate::uri::{BackendUri, Kind};
+use crate::{Error, Fingerprint, ModelRegistry, Promoted, PromotionFilter};
+
+/// Rows per `IN (…)` list: below every engine's bind-parameter limit.
+const IN_CHUNK: usize = 500;
+
+/// An MLflow registry read straight from its database, read-only.
+///
+/// Opened from the same URI as `mlflow server --backend-store-uri`. The schema generation
+/// (MLflow 1.x to 3.x) is detected once at connect time.
+pub struct SqlRegistry {
+    uri: BackendUri,
+    dialect: Dialect,
+    schema: Schema,
+    pool: AnyPool,
+    artifacts_destination: Option<String>,
+    /// SQLite only: `PRAGMA data_version` of a dedicated connection and the fingerprint computed at
+    /// that version. The pragma changes exactly when another connection commits, so an unchanged
+    /// value answers `fingerprint()` without reading a table.
+    sqlite_probe: Mutex<Option<SqliteProbe>>,
+}
+
+/// A dedicated SQLite connection (`data_version` is per connection) and the last
+/// `(data_version, fingerprint)` it saw.
+struct SqliteProbe {
+    conn: sqlx::AnyConnection,
+    seen: Option<(i64, Fingerprint)>,
+}
+
+impl std::fmt::Debug for SqlRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlRegistry")
+            .field("uri", &self.uri)
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqlRegistry {
+    /// Connects to the registry at `uri` (MLflow's backend-store URI form) and detects its schema.
+    pub async fn connect(uri: &str) -> Result<SqlRegistry, Error> {
+        sqlx::any::install_default_drivers();
+        let uri = BackendUri::parse(uri)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .connect(uri.sqlx_url())
+            .await
+            .map_err(|e| Error::Connect {
+                uri: uri.to_string(),
+                message: uri.scrub(&e.to_string()),
+            })?;
+        let dialect = Dialect(uri.kind());
+        let catalog: Vec<(String, String)> = sqlx::query_as(dialect.catalog_query())
+            .fetch_all(&pool)
+            .await
+            .map_err(|e| Error::Query {
+                uri: uri.to_string(),
+                what: "the schema catalog",
+                message: uri.scrub(&e.to_string()),
+            })?;
+        let schema = Schema::from_catalog(catalog).map_err(|reason| Error::NotARegistry {
+            uri: uri.to_string(),
+            reason,
+        })?;
+        let sqlite_probe = if uri.kind() == Kind::Sqlite {
+            let conn = pool.acquire().await.map_err(|e| Error::Connect {
+                uri: uri.to_string(),
+                message: e.to_string(),
+            })?;
+            Some(SqliteProbe {
+                conn: conn.detach(),
+                seen: None,
+            })
+        } else {
+            None
+        };
+        Ok(SqlRegistry {
+            uri,
+            dialect,
+            schema,
+            pool,
+            artifacts_destination: None,
+            sqlite_probe: Mutex::new(sqlite_probe),
+        })
+    }
+
+    /// Sets the tracking server's `--artifacts-destination` (e.g. `s3://mlflow/artifacts`), which
+    /// `mlflow-artifacts:/…` locations are relative to. Without it such versions are reported as
+    /// per-version errors.
+    pub fn with_artifacts_destination(mut self, destination: impl Into<String>) -> SqlRegistry {
+        self.artifacts_destination = Some(destination.into());
+        self
+    }
+
+    /// The registry's URI, without its password.
+    pub fn uri(&self) -> &BackendUri {
+        &self.uri
+    }
+
+    fn query_error(&self, what: &'static str) -> impl Fn(sqlx::Error) -> Error + '_ {
+        move |e| Error::Query {
+            uri: self.uri.to_string(),
+            what,
+            message: self.uri.scrub(&e.to_string()),
+        }
+    }
+
+    /// `AND <alias>.workspace = <outer>.workspace`, when the schema has workspaces.
+    fn same_workspace(&self, inner: &str, outer: &str) -> String {
+        if self.schema.workspace {
+            format!(" AND {inner}.workspace = {outer}.workspace")
+        } else {
+            String::new()
+        }
+    }
+
+    /// The predicate selecting candidate versions `mv`: not deleted, and in a stage other than
+    /// None/Archived (unknown stages included, to be reported) or aliased. Binds the workspace as $1.
+    fn candidate_predicate(&self) -> String {
+        let workspace = if self.schema.workspace {
+            format!("mv.workspace = {}", self.dialect.placeholder(1))
+        } else {
+            "1 = 1".to_owned()
+        };
+        let aliased = if self.schema.aliases {
+            format!(
+                " OR EXISTS (SELECT 1 FROM registered_model_aliases a \
+                 WHERE a.name = mv.name AND a.version = mv.version{})",
+                self.same_workspace("a", "mv")
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "{workspace} AND (mv.current_stage IS NULL OR mv.current_stage <> 'Deleted_Internal') \
+             AND (mv.current_stage IS NULL OR mv.current_stage NOT IN ('None', 'Archived'){aliased})"
+        )
+    }
+
+    /// Reads the rows that decide promotions.
+    async fn state(&self, workspace: &str) -> Result<RawState, Error> {
+        let predicate = self.candidate_predicate();
+        let mut columns =
+            "mv.name, mv.version, mv.current_stage, mv.source, mv.run_id, mv.status, \
+                           mv.last_updated_time"
+                .to_owned();
+        if self.schema.storage_location {
+            columns.push_str(", mv.storage_location");
+        }
+        let sql = format!("SELECT {columns} FROM model_versions mv WHERE {predicate}");
+        let rows = self
+            .bind_workspace(&sql, workspace)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.query_error("model versions"))?;
+        let versions = rows
+            .iter()
+            .map(|row| {
+                Ok(RawVersion {
+                    workspace: workspace.to_owned(),
+                    name: row.try_get(0)?,
+                    version: int(row, 1)?,
+                    stage: row.try_get(2)?,
+                    source: row.try_get(3)?,
+                    run_id: row.try_get(4)?,
+                    status: row.try_get(5)?,
+                    last_updated_ms: opt_int(row, 6)?,
+                    storage_location: if self.schema.storage_location {
+                        row.try_get(7)?
+                    } else {
+                        None
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(self.query_error("model versions"))?;
+
+        let mut state = RawState {
+            versions,
+            ..RawState::default()
+        };
+        let ws_filter = |table: &str| {
+            if self.schema.workspace {
+                format!("{table}.workspace = {}", self.dialect.placeholder(1))
+            } else {
+                "1 = 1".to_owned()
+            }
+        };
+        if self.schema.aliases {
+            let sql = format!(
+                "SELECT a.name, a.alias, a.version FROM registered_model_aliases a WHERE {}",
+                ws_filter("a")
+            );
+            let rows = self
+                .bind_workspace(&sql, workspace)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(self.query_error("aliases"))?;
+            state.aliases = rows
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, int(r, 2)?)))
+                .collect::<Result<_, sqlx::Error>>()
+                .map_err(self.query_error("aliases"))?;
+        }
+        if self.schema.version_tags {
+            let key = self.dialect.key_column();
+            let sql = format!(
+                "SELECT t.name, t.version, t.{key}, t.value FROM model_version_tags t \
+                 JOIN model_versions mv ON mv.name = t.name AND mv.version = t.version{} WHERE {predicate}",
+                self.same_workspace("t", "mv")
+            );
+            let rows = self
+                .bind_workspace(&sql, workspace)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(self.query_error("version tags"))?;
+            state.tags = rows
+                .iter()
+                .map(|r| {
+                    Ok((
+                        r.try_get(0)?,
+                        int(r, 1)?,
+                        r.try_get(2)?,
+                        r.try_get::<Option<String>, _>(3)?.unwrap_or_default(),
+                    ))
+                })
+                .collect::<Result<_, sqlx::Error>>()
+                .map_err(self.query_error("version tags"))?;
+        }
+        if self.schema.model_tags {
+            let key = self.dialect.key_column();
+            // MLflow writes 'true'; compare case-insensitively as its Python check does (`.lower()`).
+            let sql = format!(
+                "SELECT t.name FROM registered_model_tags t WHERE {} AND t.{key} = 'mlflow.prompt.is_prompt' \
+                 AND LOWER(t.value) = 'true'",
+                ws_filter("t")
+            );
+            let rows = self
+                .bind_workspace(&sql, workspace)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(self.query_error("prompt tags"))?;
+            state.prompts = rows
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<BTreeSet<String>, _>>()
+                .map_err(self.query_error("prompt tags"))?;
+        }
+        Ok(state)
+    }
+
+    fn bind_workspace<'q>(
+        &self,
+        sql: &'q str,
+        workspace: &'q str,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+        let query = sqlx::query(AssertSqlSafe(sql));
+        if self.schema.workspace {
+            query.bind(workspace)
+        } else {
+            query
+        }
+    }
+
+    /// `key → value` for `ids`, from a two-column lookup table, in chunks.
+    async fn lookup(
+        &self,
+        table: &str,
+        key: &str,
+        value: &str,
+        ids: &[String],
+        what: &'static str,
+    ) -> Result<HashMap<String, String>, Error> {
+        let mut found = HashMap::new();
+        for chunk in ids.chunks(IN_CHUNK) {
+            let sql = format!(
+                "SELECT {key}, {value} FROM {table} WHERE {key} IN ({})",
+                self.dialect.placeholders(1, chunk.len())
+            );
+            let query = chunk
+                .iter()
+                .fold(sqlx::query(AssertSqlSafe(sql.as_str())), |q, id| {
+                    q.bind(id.as_str())
+                });
+            for row in query
+                .fetch_all(&self.pool)
+                .await
+                .map_err(self.query_error(what))?
+            {
+                let id: String = row.try_get(0).map_err(self.query_error(what))?;
+                let location: Option<String> = row.try_get(1).map_err(self.query_error(what))?;
+                if let Some(location) = location.filter(|l| !l.is_empty()) {
+                    found.insert(id, location);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// The exact fingerprint: a hash of every row that decides `promoted()` for any filter, plus
+    /// counters over all versions (creation, any stage change and deletion move them).
+    async fn compute_fingerprint(&self) -> Result<Fingerprint, Error> {
+        let d = self.dialect;
+        let counters = format!(
+            "SELECT COUNT(*), {}, {}, {} FROM model_versions",
+            d.int("COALESCE(MAX(last_updated_time), 0)"),
+            d.int("COALESCE(SUM(last_updated_time), 0)"),
+            d.int("COALESCE(SUM(version), 0)"),
+        );
+        let row = sqlx::query(AssertSqlSafe(counters))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(self.query_error("version counters"))?;
+        let mut hasher = Sha256::new();
+        for i in 0..4 {
+            hasher.update(
+                int(&row, i)
+                    .map_err(self.query_error("version counters"))?
+                    .to_le_bytes(),
+            );
+        }
+        for workspace in self.workspaces().await? {
+            hash_state(&mut hasher, &workspace, &self.state(&workspace).await?);
+        }
+        Ok(Fingerprint(hasher.finalize().into()))
+    }
+
+    /// Every workspace with versions (just `default` before MLflow 3.10).
+    async fn workspaces(&self) -> Result<Vec<String>, Error> {
+        if !self.schema.workspace {
+            return Ok(vec!["default".to_owned()]);
+        }
+        sqlx::query_scalar("SELECT DISTINCT workspace FROM model_versions ORDER BY workspace")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.query_error("workspaces"))
+    }
+}
+
+#[async_trait]
+impl ModelRegistry for SqlRegistry {
+    async fn promoted(&self, filter: &PromotionFilter) -> Result<Promoted, Error> {
+        let state = self.state(&filter.workspace).await?;
+        assemble::promoted(state, filter, self, self.artifacts_destination.as_deref()).await
+    }
+
+    async fn fingerprint(&self) -> Result<Fingerprint, Error> {
+        let mut probe = self.sqlite_probe.lock().await;
+        let Some(SqliteProbe { conn, seen: cached }) = probe.as_mut() else {
+            return self.compute_fingerprint().await;
+        };
+        let version: i64 = sqlx::query_scalar("PRAGMA data_version")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(self.query_error("data_version"))?;
+        if let Some((seen, fingerprint)) = cached
+            && *seen == version
+        {
+            return Ok(*fingerprint);
+        }
+        let fingerprint = self.compute_fingerprint().await?;
+        *cached = Some((version, fingerprint));
+        Ok(fingerprint)
+    }
+}
+
+#[async_trait]
+impl Lookups for SqlRegistry {
+    async fn logged_models(&self, ids: &[String]) -> Result<HashMap<String, String>, Error> {
+        if !self.schema.logged_models {
+            return Ok(HashMap::new());
+        }
+        self.lookup(
+            "logged_models",
+            "model_id",
+            "artifact_location",
+            ids,
+            "logged models",
+        )
+        .await
+    }
+
+    async fn runs(&self, ids: &[String]) -> Result<HashMap<String, String>, Error> {
+        if !self.schema.runs {
+            return Ok(HashMap::new());
+        }
+        self.lookup("runs", "run_uuid", "artifact_uri", ids, "runs")
+            .await
+    }
+
+    async fn version_location(
+        &self,
+        workspace: &str,
+        name: &str,
+        version: u64,
+    ) -> Result<Option<String>, Error> {
+        let d = self.dialect;
+        let location = if self.schema.storage_location {
+            "COALESCE(NULLIF(storage_location, ''), source)"
+        } else {
+            "source"
+        };
+        let workspace_filter = if self.schema.workspace {
+            format!(" AND workspace = {}", d.placeholder(3))
+        } else {
+            String::new()
+        };
+        let sql = format!(
+            "SELECT {location} FROM model_versions WHERE name = {} AND version = {} \
+             AND current_stage <> 'Deleted_Internal'{workspace_filter}",
+            d.placeholder(1),
+            d.placeholder(2)
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql.as_str()))
+            .bind(name)
+            .bind(i64::try_from(version).unwrap_or(i64::MAX));
+        if self.schema.workspace {
+            query = query.bind(workspace);
+        }
+        let row = query
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(self.query_error("a referenced version"))?;
+        row.map(|r| r.try_get::<Option<String>, _>(0))
+            .transpose()
+            .map(Option::flatten)
+            .map_err(self.query_error("a referenced version"))
+    }
+}
+
+/// Feeds `state` into `hasher` unambiguously (every field length-prefixed), in a stable order.
+fn hash_state(hasher: &mut Sha256, workspace: &str, state: &RawState) {
+    let mut put = |s: &str| {
+        hasher.update((s.len() as u64).to_le_bytes());
+        hasher.update(s.as_bytes());
+    };
+    put(workspace);
+    let mut versions: Vec<&RawVersion> = state.versions.iter().collect();
+    versions.sort_by(|a, b| (&a.name, a.version).cmp(&(&b.name, b.version)));
+    for v in versions {
+        put(&v.name);
+        put(&v.version.to_string());
+        for field in [
+            &v.stage,
+            &v.source,
+            &v.storage_location,
+            &v.run_id,
+            &v.status,
+        ] {
+            put(field.as_deref().unwrap_or("\u{0}NULL"));
+        }
+        put(&v.last_updated_ms.unwrap_or(-1).to_string());
+    }
+    let mut aliases = state.aliases.clone();
+    aliases.sort();
+    for (name, alias, version) in &aliases {
+        put(name);
+        put(alias);
+        put(&version.to_string());
+    }
+    let mut tags = state.tags.clone();
+    tags.sort();
+    for (name, version, key, value) in &tags {
+        put(name);
+        put(&version.to_string());
+        put(key);
+        put(value);
+    }
+    for prompt in &state.prompts {
+        put(prompt);
+    }
+}
+
+/// An integer column, whatever width the engine gives it (INTEGER, INT, BIGINT).
+fn int(row: &AnyRow, index: usize) -> Result<i64, sqlx::Error> {
+    opt_int(row, index)?.ok_or_else(|| sqlx::Error::ColumnDecode {
+        index: index.to_string(),
+        source: "unexpected NULL".into(),
+    })
+}
+
+fn opt_int(row: &AnyRow, index: usize) -> Result<Option<i64>, sqlx::Error> {
+    match row.try_get::<Option<i64>, _>(index) {
+        Ok(v) => Ok(v),
+        Err(_) => row
+            .try_get::<Option<i32>, _>(index)
+            .map(|v| v.map(i64::from)),
+    }
+}
