@@ -76,7 +76,8 @@ class Builder:
         """One model directory on disk, shared by the source kinds that only need files."""
         if self._saved_model is None:
             path = os.path.join(self.work_dir, "saved-model")
-            mlflow.sklearn.save_model(tiny_model(0), path, pip_requirements=PIP_REQUIREMENTS)
+            if not os.path.exists(path):  # kept from an earlier run when a registry is extended
+                mlflow.sklearn.save_model(tiny_model(0), path, pip_requirements=PIP_REQUIREMENTS)
             self._saved_model = path
         return self._saved_model
 
