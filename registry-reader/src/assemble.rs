@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use async_trait::async_trait;
+use sha2::{Digest, Sha256};
 
 use crate::resolve::{self, Location};
 use crate::{Channel, Error, ModelVersion, Promoted, PromotionFilter, Stage, VersionError};
@@ -325,6 +326,49 @@ async fn resolve_all(
             (version, uri)
         })
         .collect())
+}
+
+/// Feeds `state` into `hasher` unambiguously (every field length-prefixed), in a stable order.
+pub(crate) fn hash_state(hasher: &mut Sha256, workspace: &str, state: &RawState) {
+    let mut put = |s: &str| {
+        hasher.update((s.len() as u64).to_le_bytes());
+        hasher.update(s.as_bytes());
+    };
+    put(workspace);
+    let mut versions: Vec<&RawVersion> = state.versions.iter().collect();
+    versions.sort_by(|a, b| (&a.name, a.version).cmp(&(&b.name, b.version)));
+    for v in versions {
+        put(&v.name);
+        put(&v.version.to_string());
+        for field in [
+            &v.stage,
+            &v.source,
+            &v.storage_location,
+            &v.run_id,
+            &v.status,
+        ] {
+            put(field.as_deref().unwrap_or("\u{0}NULL"));
+        }
+        put(&v.last_updated_ms.unwrap_or(-1).to_string());
+    }
+    let mut aliases = state.aliases.clone();
+    aliases.sort();
+    for (name, alias, version) in &aliases {
+        put(name);
+        put(alias);
+        put(&version.to_string());
+    }
+    let mut tags = state.tags.clone();
+    tags.sort();
+    for (name, version, key, value) in &tags {
+        put(name);
+        put(&version.to_string());
+        put(key);
+        put(value);
+    }
+    for prompt in &state.prompts {
+        put(prompt);
+    }
 }
 
 /// MLflow's alias rule: `^[\w\-]*$`, at most 255 characters, and not empty.

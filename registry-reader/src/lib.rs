@@ -21,7 +21,8 @@
 //!
 //! - **Backends**: SQLite, MySQL/MariaDB and PostgreSQL, opened from the URI MLflow's
 //!   `--backend-store-uri` takes (`sqlite:////abs.db`, `mysql+pymysql://…`, `postgresql://…`),
-//!   read-only ([`SqlRegistry`]).
+//!   read-only ([`SqlRegistry`]); or any tracking server over its REST API ([`RestRegistry`],
+//!   feature `rest`, on by default), with the same answers.
 //! - **Schemas**: MLflow 1.x (no aliases, no `storage_location`), 2.x, 3.x (logged models,
 //!   `workspace` key column since 3.10), detected from the catalog. Soft-deleted versions
 //!   (`Deleted_Internal`) and prompts (`mlflow.prompt.is_prompt`) are excluded.
@@ -40,12 +41,16 @@ mod assemble;
 mod error;
 mod registry;
 pub mod resolve;
+#[cfg(feature = "rest")]
+mod rest;
 mod sql;
 pub mod uri;
 mod version;
 
 pub use error::Error;
 pub use registry::{Fingerprint, ModelRegistry};
+#[cfg(feature = "rest")]
+pub use rest::RestRegistry;
 pub use sql::SqlRegistry;
 pub use version::{
     AliasSelection, Channel, ModelVersion, Promoted, PromotionFilter, Stage, VersionError,

@@ -6,6 +6,7 @@
 //! - [`mlflow::Scenario`]: an MLflow Model Registry built by MLflow's own Python client on a
 //!   [`databases::Database`] of the test's choice (SQLite file, MariaDB or PostgreSQL database), with
 //!   MLflow's own answers ([`mlflow::Report`]) as the expected values.
+//! - [`mlflow_server::MlflowServer`]: a real `mlflow server` on such a registry, for REST clients.
 //! - [`git::GitRemote`]: an empty bare remote and a clone, with helpers that read history through the
 //!   `git` CLI.
 //! - [`tools`]: where the pinned tools live (the venv made by `.ci/run`).
@@ -28,6 +29,7 @@
 pub mod databases;
 pub mod git;
 pub mod mlflow;
+pub mod mlflow_server;
 mod process;
 pub mod s3;
 pub mod tools;
