@@ -26,6 +26,7 @@
 //! # let _ = (bucket, remote);
 //! ```
 
+pub mod bulk;
 pub mod databases;
 pub mod git;
 pub mod mlflow;

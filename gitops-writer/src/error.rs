@@ -1,0 +1,56 @@
+//! The crate's one error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while writing or pushing. Messages name the repository (URL
+/// without credentials) or path involved.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A path in a change set (or the prefix) is not a safe relative path.
+    #[error("invalid path {path:?}: {reason}")]
+    InvalidPath {
+        /// The path as given.
+        path: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// Another process holds the work directory.
+    #[error("the work directory {dir} is in use by another writer")]
+    Busy {
+        /// The work directory.
+        dir: PathBuf,
+    },
+    /// Local repository IO failed.
+    #[error("git repository at {dir}: {message}")]
+    Repository {
+        /// The repository directory.
+        dir: PathBuf,
+        /// What failed.
+        message: String,
+    },
+    /// `git fetch` failed (network, authentication, host key, missing branch…).
+    #[error("fetching {remote}: {message}")]
+    Fetch {
+        /// The remote URL, without credentials.
+        remote: String,
+        /// git's message.
+        message: String,
+    },
+    /// `git push` failed for a reason other than the remote having moved.
+    #[error("pushing to {remote}: {message}")]
+    Push {
+        /// The remote URL, without credentials.
+        remote: String,
+        /// git's message.
+        message: String,
+    },
+    /// The remote kept moving: every retry was rejected as non-fast-forward.
+    #[error("pushing to {remote}: still rejected as non-fast-forward after {attempts} attempts (the branch moves too fast, or a hook rejects it)")]
+    Contended {
+        /// The remote URL, without credentials.
+        remote: String,
+        /// How many pushes were tried.
+        attempts: u32,
+    },
+}

@@ -1,0 +1,250 @@
+//! Fetch and push, behind a small trait so they can move to gix once gix can push.
+//!
+//! [`GitCli`] runs the system `git`. It never forces: a rejected non-fast-forward push is reported
+//! as [`Pushed::RejectedNonFastForward`] for the writer to fetch, re-apply and try again.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::Error;
+
+/// The answer of a push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    /// The branch now points at the commit.
+    Accepted,
+    /// The branch moved since our fetch; nothing was changed on the remote.
+    RejectedNonFastForward,
+}
+
+/// Moves commits between the local bare repository and the remote.
+pub trait Transport: Send + Sync {
+    /// Updates `refs/remotes/origin/<branch>` in the bare repository at `git_dir` from the remote.
+    /// Returns `false` (and removes the tracking ref) when the remote has no such branch yet.
+    fn fetch(&self, git_dir: &Path, branch: &str) -> Result<bool, Error>;
+
+    /// Pushes `commit` to the remote's `refs/heads/<branch>`, fast-forward only.
+    fn push(&self, git_dir: &Path, commit: &str, branch: &str) -> Result<Pushed, Error>;
+
+    /// The remote URL without credentials, for messages.
+    fn remote(&self) -> &str;
+}
+
+/// SSH authentication: a private key and the known host keys. Host keys are always verified
+/// (`StrictHostKeyChecking=yes`); an unknown or changed host key fails the fetch or push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshAuth {
+    /// The private key file.
+    pub private_key: PathBuf,
+    /// The `known_hosts` file holding the remote's host key.
+    pub known_hosts: PathBuf,
+}
+
+/// HTTPS authentication with a token read from an environment variable, sent as HTTP basic auth
+/// (`username:token`, GitHub's and GitLab's convention).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenAuth {
+    /// The user name paired with the token (`x-access-token` for GitHub, `oauth2` for GitLab).
+    pub username: String,
+    /// The environment variable holding the token.
+    pub env_var: String,
+}
+
+/// [`Transport`] through the system `git` (file://, plain paths, ssh://, scp-style, https://).
+#[derive(Debug, Clone)]
+pub struct GitCli {
+    url: String,
+    redacted: String,
+    ssh: Option<SshAuth>,
+    token: Option<TokenAuth>,
+}
+
+impl GitCli {
+    /// Talks to `url` (credentials in the URL itself are refused: they would land in git's config
+    /// and messages; use [`with_token`](Self::with_token) or [`with_ssh`](Self::with_ssh)).
+    pub fn new(url: &str) -> Result<GitCli, Error> {
+        if let Some((_, rest)) = url.split_once("://") {
+            let authority = rest.split('/').next().unwrap_or_default();
+            if authority.contains('@') && authority.split('@').next().is_some_and(|u| u.contains(':')) {
+                return Err(Error::InvalidPath {
+                    path: redact(url),
+                    reason: "a password in the remote URL would be stored and printed; use a token from the environment",
+                });
+            }
+        }
+        Ok(GitCli { url: url.to_owned(), redacted: redact(url), ssh: None, token: None })
+    }
+
+    /// Use this key and known_hosts file for ssh remotes.
+    pub fn with_ssh(mut self, auth: SshAuth) -> GitCli {
+        self.ssh = Some(auth);
+        self
+    }
+
+    /// Authenticate https remotes with a token from the environment.
+    pub fn with_token(mut self, auth: TokenAuth) -> GitCli {
+        self.token = Some(auth);
+        self
+    }
+
+    fn git(&self, git_dir: &Path) -> Result<Command, Error> {
+        let mut cmd = Command::new("git");
+        cmd.arg("--git-dir").arg(git_dir);
+        cmd.env("GIT_TERMINAL_PROMPT", "0");
+        // Never trust on first use: without a known_hosts entry the connection fails.
+        let mut ssh = String::from("ssh -o BatchMode=yes -o StrictHostKeyChecking=yes");
+        if let Some(auth) = &self.ssh {
+            ssh.push_str(&format!(
+                " -o IdentitiesOnly=yes -i {} -o UserKnownHostsFile={}",
+                shell_quote(&auth.private_key.to_string_lossy()),
+                shell_quote(&auth.known_hosts.to_string_lossy())
+            ));
+        }
+        cmd.env("GIT_SSH_COMMAND", ssh);
+        if let Some(auth) = &self.token {
+            let token = std::env::var(&auth.env_var).map_err(|_| Error::Fetch {
+                remote: self.redacted.clone(),
+                message: format!("the token variable {} is not set", auth.env_var),
+            })?;
+            // Through the environment, not argv: other users can read a process's arguments.
+            let header = format!("Authorization: Basic {}", base64(&format!("{}:{token}", auth.username)));
+            cmd.env("GIT_CONFIG_COUNT", "1")
+                .env("GIT_CONFIG_KEY_0", "http.extraHeader")
+                .env("GIT_CONFIG_VALUE_0", header);
+        }
+        Ok(cmd)
+    }
+
+    fn run(&self, mut cmd: Command) -> Result<(bool, String, String), String> {
+        let out = cmd.output().map_err(|e| format!("cannot run git: {e}"))?;
+        Ok((
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            self.scrub(&String::from_utf8_lossy(&out.stderr)),
+        ))
+    }
+
+    /// Removes the token from git's output, should a server echo it.
+    fn scrub(&self, text: &str) -> String {
+        match self.token.as_ref().and_then(|t| std::env::var(&t.env_var).ok()) {
+            Some(token) if !token.is_empty() => text.replace(&token, "***"),
+            _ => text.to_owned(),
+        }
+    }
+}
+
+impl Transport for GitCli {
+    fn fetch(&self, git_dir: &Path, branch: &str) -> Result<bool, Error> {
+        let fail = |message: String| Error::Fetch { remote: self.redacted.clone(), message };
+        let tracking = format!("refs/remotes/origin/{branch}");
+        let mut ls = self.git(git_dir)?;
+        ls.args(["ls-remote", "--heads", "--", &self.url, &format!("refs/heads/{branch}")]);
+        let (ok, stdout, stderr) = self.run(ls).map_err(fail)?;
+        if !ok {
+            return Err(fail(stderr.trim().to_owned()));
+        }
+        if stdout.trim().is_empty() {
+            let mut delete = self.git(git_dir)?;
+            delete.args(["update-ref", "-d", &tracking]);
+            let _ = self.run(delete);
+            return Ok(false);
+        }
+        let mut fetch = self.git(git_dir)?;
+        fetch.args(["fetch", "--quiet", "--no-tags", "--", &self.url, &format!("+refs/heads/{branch}:{tracking}")]);
+        let (ok, _, stderr) = self.run(fetch).map_err(fail)?;
+        if ok { Ok(true) } else { Err(fail(stderr.trim().to_owned())) }
+    }
+
+    fn push(&self, git_dir: &Path, commit: &str, branch: &str) -> Result<Pushed, Error> {
+        let fail = |message: String| Error::Push { remote: self.redacted.clone(), message };
+        let mut push = self.git(git_dir)?;
+        push.args(["push", "--porcelain", "--", &self.url, &format!("{commit}:refs/heads/{branch}")]);
+        let (ok, stdout, stderr) = self.run(push).map_err(fail)?;
+        if ok {
+            let mut track = self.git(git_dir)?;
+            track.args(["update-ref", &format!("refs/remotes/origin/{branch}"), commit]);
+            let (ok, _, stderr) = self.run(track).map_err(fail)?;
+            return if ok { Ok(Pushed::Accepted) } else { Err(fail(stderr)) };
+        }
+        // Porcelain: `!\t<src>:<dst>\t[rejected] (non-fast-forward|fetch first)` for a moved branch;
+        // `[remote rejected] (…)` is a hook or protection rule, which retrying cannot fix.
+        let rejected_line = stdout.lines().find(|l| l.starts_with('!'));
+        match rejected_line {
+            Some(line) if line.contains("[rejected]") && (line.contains("non-fast-forward") || line.contains("fetch first")) => {
+                Ok(Pushed::RejectedNonFastForward)
+            }
+            Some(line) => Err(fail(line.trim().to_owned())),
+            None => Err(fail(stderr.trim().to_owned())),
+        }
+    }
+
+    fn remote(&self) -> &str {
+        &self.redacted
+    }
+}
+
+/// `url` with any password in its userinfo replaced by `***`.
+pub(crate) fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let end = rest.find('/').unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{tail}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Quotes `s` for the POSIX shell git runs `GIT_SSH_COMMAND` with.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// Standard base64 with padding (RFC 4648), for the basic-auth header.
+fn base64(input: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = input.as_bytes();
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> shift) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (input, expected) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")] {
+            assert_eq!(base64(input), expected);
+        }
+    }
+
+    #[test]
+    fn passwords_in_urls_are_refused_and_redacted() {
+        let err = GitCli::new("https://bot:ghp_secret@github.com/org/repo.git").unwrap_err().to_string();
+        assert!(!err.contains("ghp_secret"), "{err}");
+        assert!(GitCli::new("https://bot@github.com/org/repo.git").is_ok());
+        assert!(GitCli::new("git@github.com:org/repo.git").is_ok());
+        assert_eq!(redact("ssh://u:p@h/r"), "ssh://u:***@h/r");
+    }
+
+    #[test]
+    fn shell_quoting_survives_quotes() {
+        assert_eq!(shell_quote("/tmp/it's key"), r"'/tmp/it'\''s key'");
+    }
+}

@@ -1,0 +1,107 @@
+//! Large registries for benchmarks: MLflow makes the schema, set-based SQL fills it in seconds.
+//!
+//! Shape, MLflow 3 style: `models` registered models `model-00000…`, each with `versions` versions;
+//! the highest version is in Production with alias `champion`, the one below in Staging, the rest
+//! Archived or None. Every version has `source = models:/m-…` and a concrete
+//! `storage_location = s3://bench/models/<model>/<version>/artifacts`; promoted versions carry a tag.
+
+use crate::databases::Backend;
+use crate::mlflow::{Registry, Scenario};
+
+/// Builds a registry of `models × versions` versions on `backend`.
+pub fn bulk_registry(backend: Backend, models: u32, versions: u32) -> Registry {
+    assert!(
+        versions >= 2,
+        "bulk registries promote the top two versions of each model"
+    );
+    let registry = Scenario::new().build(backend);
+    let db = registry.database();
+    let last = models - 1;
+    // Per backend: the number generator, the model name of number `i`, `i` as 8 digits, a cast to text.
+    let cast_text: fn(&str) -> String = match backend {
+        Backend::MariaDb => |e| format!("CAST({e} AS CHAR)"),
+        _ => |e| format!("CAST({e} AS TEXT)"),
+    };
+    let (numbers, name, id8) = match backend {
+        Backend::Sqlite => (
+            format!(
+                "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last}) "
+            ),
+            "printf('model-%05d', i)".to_owned(),
+            "printf('%08d', i)".to_owned(),
+        ),
+        Backend::Postgres => (
+            String::new(),
+            "'model-' || lpad(i::text, 5, '0')".to_owned(),
+            "lpad(i::text, 8, '0')".to_owned(),
+        ),
+        Backend::MariaDb => (
+            String::new(),
+            "CONCAT('model-', LPAD(i, 5, '0'))".to_owned(),
+            "LPAD(i, 8, '0')".to_owned(),
+        ),
+    };
+    let from_numbers = match backend {
+        Backend::Sqlite => "FROM n".to_owned(),
+        Backend::Postgres => format!("FROM generate_series(0, {last}) AS g(i)"),
+        Backend::MariaDb => format!("FROM (SELECT seq AS i FROM seq_0_to_{last}) AS g"),
+    };
+    let from_versions = match backend {
+        Backend::Sqlite => format!(
+            "FROM n, (WITH RECURSIVE w(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM w WHERE v < {versions}) SELECT v FROM w) AS vv"
+        ),
+        Backend::Postgres => format!(
+            "FROM generate_series(0, {last}) AS g(i), generate_series(1, {versions}) AS vv(v)"
+        ),
+        Backend::MariaDb => format!(
+            "FROM (SELECT seq AS i FROM seq_0_to_{last}) AS g, (SELECT seq AS v FROM seq_1_to_{versions}) AS vv"
+        ),
+    };
+    let concat = |parts: &[String]| match backend {
+        Backend::MariaDb => format!("CONCAT({})", parts.join(", ")),
+        _ => parts.join(" || "),
+    };
+    let v = cast_text("v");
+    let key = if backend == Backend::MariaDb {
+        "`key`"
+    } else {
+        "\"key\""
+    };
+    let now = 1_795_000_000_000_i64;
+    let statements = [
+        format!(
+            "{numbers}INSERT INTO registered_models (name, creation_time, last_updated_time) SELECT {name}, {now}, {now} {from_numbers}"
+        ),
+        format!(
+            "{numbers}INSERT INTO model_versions (name, version, creation_time, last_updated_time, current_stage, source, storage_location, status) \
+             SELECT {name}, v, {now}, {now} + v, \
+             CASE WHEN v = {versions} THEN 'Production' WHEN v = {versions} - 1 THEN 'Staging' WHEN v % 2 = 0 THEN 'Archived' ELSE 'None' END, \
+             {}, {}, 'READY' {from_versions}",
+            concat(&["'models:/m-'".into(), id8, v.clone()]),
+            concat(&[
+                "'s3://bench/models/'".into(),
+                name.clone(),
+                "'/'".into(),
+                v.clone(),
+                "'/artifacts'".into()
+            ]),
+        ),
+        format!(
+            "{numbers}INSERT INTO registered_model_aliases (alias, version, name) SELECT 'champion', {versions}, {name} {from_numbers}"
+        ),
+        format!(
+            "{numbers}INSERT INTO model_version_tags ({key}, value, name, version) \
+             SELECT 'validated', 'yes', {name}, v {from_versions} WHERE v >= {versions} - 1"
+        ),
+    ];
+    for sql in &statements {
+        db.query(sql);
+    }
+    let count = db.query("SELECT COUNT(*) FROM model_versions");
+    assert_eq!(
+        count[0][0],
+        (u64::from(models) * u64::from(versions)).to_string(),
+        "bulk insert count"
+    );
+    registry
+}
