@@ -37,25 +37,50 @@ impl ChangeSet {
     pub fn new(prefix: &str) -> Result<ChangeSet, Error> {
         let prefix = prefix.trim_end_matches('/');
         validate(prefix)?;
-        Ok(ChangeSet { prefix: prefix.to_owned(), files: BTreeMap::new() })
+        Ok(ChangeSet {
+            prefix: prefix.to_owned(),
+            files: BTreeMap::new(),
+        })
     }
 
     /// Adds (or replaces) a regular file at `path`, relative to the prefix.
-    pub fn insert(&mut self, path: &str, bytes: impl Into<Vec<u8>>) -> Result<&mut ChangeSet, Error> {
+    pub fn insert(
+        &mut self,
+        path: &str,
+        bytes: impl Into<Vec<u8>>,
+    ) -> Result<&mut ChangeSet, Error> {
         self.insert_with_mode(path, bytes, FileMode::Regular)
     }
 
     /// Adds (or replaces) a file with an explicit mode.
-    pub fn insert_with_mode(&mut self, path: &str, bytes: impl Into<Vec<u8>>, mode: FileMode) -> Result<&mut ChangeSet, Error> {
+    pub fn insert_with_mode(
+        &mut self,
+        path: &str,
+        bytes: impl Into<Vec<u8>>,
+        mode: FileMode,
+    ) -> Result<&mut ChangeSet, Error> {
         validate(path)?;
         // A file and a directory cannot share a name in a git tree.
         let as_dir = format!("{path}/");
-        if self.files.range(as_dir.clone()..).next().is_some_and(|(p, _)| p.starts_with(&as_dir))
+        if self
+            .files
+            .range(as_dir.clone()..)
+            .next()
+            .is_some_and(|(p, _)| p.starts_with(&as_dir))
             || ancestors(path).any(|a| self.files.contains_key(a))
         {
-            return Err(Error::InvalidPath { path: path.to_owned(), reason: "a file and a directory would share this name" });
+            return Err(Error::InvalidPath {
+                path: path.to_owned(),
+                reason: "a file and a directory would share this name",
+            });
         }
-        self.files.insert(path.to_owned(), FileContent { bytes: bytes.into(), mode });
+        self.files.insert(
+            path.to_owned(),
+            FileContent {
+                bytes: bytes.into(),
+                mode,
+            },
+        );
         Ok(self)
     }
 
@@ -86,8 +111,15 @@ mod tests {
         let mut set = ChangeSet::new("deployments/").unwrap();
         assert_eq!(set.prefix(), "deployments");
         set.insert("wine/production/deployment.yaml", "a").unwrap();
-        assert!(set.insert("wine/production", "x").is_err(), "file over a directory");
-        assert!(set.insert("wine/production/deployment.yaml/x", "x").is_err(), "directory over a file");
+        assert!(
+            set.insert("wine/production", "x").is_err(),
+            "file over a directory"
+        );
+        assert!(
+            set.insert("wine/production/deployment.yaml/x", "x")
+                .is_err(),
+            "directory over a file"
+        );
         assert!(set.insert("../escape.yaml", "x").is_err());
         assert_eq!(set.files().len(), 1);
     }

@@ -46,7 +46,9 @@ pub enum Error {
         message: String,
     },
     /// The remote kept moving: every retry was rejected as non-fast-forward.
-    #[error("pushing to {remote}: still rejected as non-fast-forward after {attempts} attempts (the branch moves too fast, or a hook rejects it)")]
+    #[error(
+        "pushing to {remote}: still rejected as non-fast-forward after {attempts} attempts (the branch moves too fast, or a hook rejects it)"
+    )]
     Contended {
         /// The remote URL, without credentials.
         remote: String,

@@ -1,8 +1,60 @@
 //! Makes one subtree of a git repository equal to a given set of files, in one commit, and pushes
 //! it without ever forcing.
 //!
-//! Status: this crate is being built (issue "gitops-writer"). It will provide `trait GitOpsWriter`
-//! with `apply(ChangeSet) -> Outcome` (`Unchanged` or one commit with the added, modified and
-//! removed paths) on gix, and a push step behind a small trait (the system `git` until gix can push),
-//! retrying a rejected non-fast-forward push by fetching and re-applying. It knows nothing about
-//! MLflow or Kubernetes.
+//! ```no_run
+//! use gitops_writer::{ChangeSet, CommitInfo, GitOpsWriter, GixWriter, Outcome, Signature};
+//!
+//! # fn run() -> Result<(), gitops_writer::Error> {
+//! let mut writer = GixWriter::open("git@github.com:org/deploy.git", "/var/lib/mlflow-gitops/git".as_ref(), "main")?;
+//! let mut files = ChangeSet::new("deployments")?;
+//! files.insert("wine/production/deployment.yaml", "apiVersion: apps/v1\n…")?;
+//! let bot = Signature { name: "mlflow-gitops".into(), email: "bot@example.com".into() };
+//! let info = CommitInfo { author: bot.clone(), committer: bot, message: "wine: Production 3 → 4".into() };
+//! if let Outcome::Committed { added, modified, removed, .. } = writer.apply(&files, &info)? {
+//!     println!("+{} ~{} -{}", added.len(), modified.len(), removed.len());
+//!     writer.push()?;
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # What it guarantees
+//!
+//! - **One commit per change set, none when nothing changed**: the subtree is compared by blob
+//!   ids; an equal subtree gives [`Outcome::Unchanged`] and no push.
+//! - **Nothing outside the prefix changes**; paths that would leave it (`..`, absolute, `.git`)
+//!   are refused ([`ChangeSet::insert`]).
+//! - **Never a force push.** A push rejected as non-fast-forward fetches the new head, re-applies
+//!   the same change set on it (so a human's commit elsewhere in the repository is kept) and tries
+//!   again, with bounded retries and backoff ([`Error::Contended`] when the remote keeps moving).
+//! - **Crash safety**: see [`GixWriter`]; killed at any instant, the next run converges.
+//!
+//! # What it uses
+//!
+//! gix for all object work (blobs, trees, commits) in a private bare clone; the system `git` for
+//! fetch and push ([`GitCli`]), because gix cannot push yet. The [`Transport`] trait is the seam
+//! for replacing it. Transports: `file://` and plain paths, `ssh://` and scp-style with a given key
+//! and known_hosts ([`SshAuth`], host keys always verified), `https://` with a token from the
+//! environment ([`TokenAuth`]). Not supported yet: signed commits, pushing to a review branch.
+
+mod change_set;
+mod error;
+mod outcome;
+mod path;
+mod transport;
+mod writer;
+
+pub use change_set::{ChangeSet, FileContent, FileMode};
+pub use error::Error;
+pub use outcome::{CommitInfo, Outcome, Signature};
+pub use transport::{GitCli, Pushed, SshAuth, TokenAuth, Transport};
+pub use writer::{GixWriter, PushReport};
+
+/// Makes a subtree of a repository equal to a change set, and publishes it.
+pub trait GitOpsWriter {
+    /// Makes the change set's subtree exactly its files, in one commit on the remote branch's last
+    /// known head; [`Outcome::Unchanged`] (no commit) when it already is.
+    fn apply(&mut self, change: &ChangeSet, info: &CommitInfo) -> Result<Outcome, Error>;
+
+    /// Publishes the commit of the last `apply`, if any; never forces.
+    fn push(&mut self) -> Result<PushReport, Error>;
+}

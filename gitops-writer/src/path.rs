@@ -4,7 +4,12 @@ use crate::Error;
 
 /// Checks one repository path (the prefix, or a file path inside it).
 pub(crate) fn validate(path: &str) -> Result<(), Error> {
-    let bad = |reason| Err(Error::InvalidPath { path: path.to_owned(), reason });
+    let bad = |reason| {
+        Err(Error::InvalidPath {
+            path: path.to_owned(),
+            reason,
+        })
+    };
     if path.is_empty() {
         return bad("empty");
     }
@@ -31,10 +36,27 @@ mod tests {
 
     #[test]
     fn only_plain_relative_paths_pass() {
-        for ok in ["deployments", "deployments/wine/production/deployment.yaml", "a b/ü.yaml", ".hidden/x"] {
+        for ok in [
+            "deployments",
+            "deployments/wine/production/deployment.yaml",
+            "a b/ü.yaml",
+            ".hidden/x",
+        ] {
             assert!(validate(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "/etc/passwd", "a/../b", "..", "./a", "a//b", "a/", "a\\b", ".git/config", "x/.GIT/hooks", "a\0b"] {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "a/../b",
+            "..",
+            "./a",
+            "a//b",
+            "a/",
+            "a\\b",
+            ".git/config",
+            "x/.GIT/hooks",
+            "a\0b",
+        ] {
             assert!(validate(bad).is_err(), "{bad:?}");
         }
     }

@@ -65,14 +65,21 @@ impl GitCli {
     pub fn new(url: &str) -> Result<GitCli, Error> {
         if let Some((_, rest)) = url.split_once("://") {
             let authority = rest.split('/').next().unwrap_or_default();
-            if authority.contains('@') && authority.split('@').next().is_some_and(|u| u.contains(':')) {
+            if authority.contains('@')
+                && authority.split('@').next().is_some_and(|u| u.contains(':'))
+            {
                 return Err(Error::InvalidPath {
                     path: redact(url),
                     reason: "a password in the remote URL would be stored and printed; use a token from the environment",
                 });
             }
         }
-        Ok(GitCli { url: url.to_owned(), redacted: redact(url), ssh: None, token: None })
+        Ok(GitCli {
+            url: url.to_owned(),
+            redacted: redact(url),
+            ssh: None,
+            token: None,
+        })
     }
 
     /// Use this key and known_hosts file for ssh remotes.
@@ -107,7 +114,10 @@ impl GitCli {
                 message: format!("the token variable {} is not set", auth.env_var),
             })?;
             // Through the environment, not argv: other users can read a process's arguments.
-            let header = format!("Authorization: Basic {}", base64(&format!("{}:{token}", auth.username)));
+            let header = format!(
+                "Authorization: Basic {}",
+                base64(&format!("{}:{token}", auth.username))
+            );
             cmd.env("GIT_CONFIG_COUNT", "1")
                 .env("GIT_CONFIG_KEY_0", "http.extraHeader")
                 .env("GIT_CONFIG_VALUE_0", header);
@@ -126,7 +136,11 @@ impl GitCli {
 
     /// Removes the token from git's output, should a server echo it.
     fn scrub(&self, text: &str) -> String {
-        match self.token.as_ref().and_then(|t| std::env::var(&t.env_var).ok()) {
+        match self
+            .token
+            .as_ref()
+            .and_then(|t| std::env::var(&t.env_var).ok())
+        {
             Some(token) if !token.is_empty() => text.replace(&token, "***"),
             _ => text.to_owned(),
         }
@@ -135,10 +149,19 @@ impl GitCli {
 
 impl Transport for GitCli {
     fn fetch(&self, git_dir: &Path, branch: &str) -> Result<bool, Error> {
-        let fail = |message: String| Error::Fetch { remote: self.redacted.clone(), message };
+        let fail = |message: String| Error::Fetch {
+            remote: self.redacted.clone(),
+            message,
+        };
         let tracking = format!("refs/remotes/origin/{branch}");
         let mut ls = self.git(git_dir)?;
-        ls.args(["ls-remote", "--heads", "--", &self.url, &format!("refs/heads/{branch}")]);
+        ls.args([
+            "ls-remote",
+            "--heads",
+            "--",
+            &self.url,
+            &format!("refs/heads/{branch}"),
+        ]);
         let (ok, stdout, stderr) = self.run(ls).map_err(fail)?;
         if !ok {
             return Err(fail(stderr.trim().to_owned()));
@@ -150,27 +173,58 @@ impl Transport for GitCli {
             return Ok(false);
         }
         let mut fetch = self.git(git_dir)?;
-        fetch.args(["fetch", "--quiet", "--no-tags", "--", &self.url, &format!("+refs/heads/{branch}:{tracking}")]);
+        fetch.args([
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--",
+            &self.url,
+            &format!("+refs/heads/{branch}:{tracking}"),
+        ]);
         let (ok, _, stderr) = self.run(fetch).map_err(fail)?;
-        if ok { Ok(true) } else { Err(fail(stderr.trim().to_owned())) }
+        if ok {
+            Ok(true)
+        } else {
+            Err(fail(stderr.trim().to_owned()))
+        }
     }
 
     fn push(&self, git_dir: &Path, commit: &str, branch: &str) -> Result<Pushed, Error> {
-        let fail = |message: String| Error::Push { remote: self.redacted.clone(), message };
+        let fail = |message: String| Error::Push {
+            remote: self.redacted.clone(),
+            message,
+        };
         let mut push = self.git(git_dir)?;
-        push.args(["push", "--porcelain", "--", &self.url, &format!("{commit}:refs/heads/{branch}")]);
+        push.args([
+            "push",
+            "--porcelain",
+            "--",
+            &self.url,
+            &format!("{commit}:refs/heads/{branch}"),
+        ]);
         let (ok, stdout, stderr) = self.run(push).map_err(fail)?;
         if ok {
             let mut track = self.git(git_dir)?;
-            track.args(["update-ref", &format!("refs/remotes/origin/{branch}"), commit]);
+            track.args([
+                "update-ref",
+                &format!("refs/remotes/origin/{branch}"),
+                commit,
+            ]);
             let (ok, _, stderr) = self.run(track).map_err(fail)?;
-            return if ok { Ok(Pushed::Accepted) } else { Err(fail(stderr)) };
+            return if ok {
+                Ok(Pushed::Accepted)
+            } else {
+                Err(fail(stderr))
+            };
         }
         // Porcelain: `!\t<src>:<dst>\t[rejected] (non-fast-forward|fetch first)` for a moved branch;
         // `[remote rejected] (…)` is a hook or protection rule, which retrying cannot fix.
         let rejected_line = stdout.lines().find(|l| l.starts_with('!'));
         match rejected_line {
-            Some(line) if line.contains("[rejected]") && (line.contains("non-fast-forward") || line.contains("fetch first")) => {
+            Some(line)
+                if line.contains("[rejected]")
+                    && (line.contains("non-fast-forward") || line.contains("fetch first")) =>
+            {
                 Ok(Pushed::RejectedNonFastForward)
             }
             Some(line) => Err(fail(line.trim().to_owned())),
@@ -210,7 +264,11 @@ fn base64(input: &str) -> String {
     let bytes = input.as_bytes();
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
             if i <= chunk.len() {
@@ -229,14 +287,24 @@ mod tests {
 
     #[test]
     fn base64_matches_rfc4648_vectors() {
-        for (input, expected) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")] {
+        for (input, expected) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
             assert_eq!(base64(input), expected);
         }
     }
 
     #[test]
     fn passwords_in_urls_are_refused_and_redacted() {
-        let err = GitCli::new("https://bot:ghp_secret@github.com/org/repo.git").unwrap_err().to_string();
+        let err = GitCli::new("https://bot:ghp_secret@github.com/org/repo.git")
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("ghp_secret"), "{err}");
         assert!(GitCli::new("https://bot@github.com/org/repo.git").is_ok());
         assert!(GitCli::new("git@github.com:org/repo.git").is_ok());

@@ -386,9 +386,9 @@ impl SqlRegistry {
     /// - SQLite: `PRAGMA data_version`, which changes exactly when another connection commits.
     /// - PostgreSQL: `pg_current_snapshot()`. A writing transaction takes an xid, so the snapshot
     ///   text changes when one starts and again when it ends; read-only transactions leave it alone.
-    /// - MySQL/MariaDB: InnoDB's row counters, trusted only while no open transaction holds
-    ///   uncommitted row changes (counted when the row changes, not at commit). Reading
-    ///   `information_schema.INNODB_TRX` needs the PROCESS privilege; without it, `None`.
+    /// - MySQL/MariaDB: InnoDB's redo log position (`Innodb_lsn_current` on MariaDB,
+    ///   `Innodb_redo_log_current_lsn` on MySQL ≥ 8.0.30). Every change and every commit writes
+    ///   redo, so a commit after the token was read always moves it.
     ///
     /// Writes elsewhere on the same server also change the PostgreSQL and MariaDB tokens; that only
     /// costs a recomputation, which then finds the same fingerprint.
@@ -407,18 +407,15 @@ impl SqlRegistry {
                 .await
                 .ok(),
             Kind::MySql => {
-                let row = sqlx::query(
-                    "SELECT (SELECT CAST(GROUP_CONCAT(VARIABLE_VALUE ORDER BY VARIABLE_NAME) AS CHAR) \
-                     FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN \
-                     ('INNODB_ROWS_INSERTED', 'INNODB_ROWS_UPDATED', 'INNODB_ROWS_DELETED')), \
-                     (SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_rows_modified > 0)",
+                let rows = sqlx::query(
+                    "SHOW GLOBAL STATUS WHERE Variable_name IN \
+                     ('Innodb_lsn_current', 'Innodb_redo_log_current_lsn')",
                 )
-                .fetch_one(&self.pool)
+                .fetch_all(&self.pool)
                 .await
                 .ok()?;
-                let counters: Option<String> = row.try_get(0).ok()?;
-                let open_writers = int(&row, 1).ok()?;
-                counters.filter(|_| open_writers == 0)
+                let row = rows.first()?;
+                row.try_get::<String, _>(1).ok()
             }
         }
     }

@@ -1,0 +1,446 @@
+//! [`GixWriter`]: the subtree is built and committed with gix in a private bare clone; fetch and
+//! push go through a [`Transport`].
+//!
+//! Crash safety: commits are written as objects without moving any local ref, then pushed as
+//! `<commit>:refs/heads/<branch>`. Killed at any instant, the clone holds at most unreferenced
+//! objects, and the next `apply` rebuilds from the remote's head.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use gix::ObjectId;
+use gix::bstr::{BString, ByteSlice};
+use gix::objs::tree::{Entry, EntryKind, EntryMode};
+
+use crate::transport::{GitCli, Pushed, Transport};
+use crate::{ChangeSet, CommitInfo, Error, FileMode, GitOpsWriter, Outcome};
+
+/// What a push did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushReport {
+    /// The commit now at the head of the remote branch, if this push moved it.
+    pub pushed: Option<String>,
+    /// Push attempts made (rejections re-applied the change set on the new remote head).
+    pub attempts: u32,
+}
+
+/// A git writer over a private bare clone at `work_dir`.
+pub struct GixWriter<T: Transport = GitCli> {
+    dir: PathBuf,
+    branch: String,
+    transport: T,
+    repo: gix::Repository,
+    /// The last applied change set and commit info, re-applied when a push is rejected.
+    last: Option<(ChangeSet, CommitInfo)>,
+    /// A commit made by `apply` and not pushed yet.
+    pending: Option<ObjectId>,
+    max_push_attempts: u32,
+    backoff: Duration,
+    /// Held for the writer's life: one writer per work directory.
+    _lock: File,
+}
+
+impl<T: Transport> std::fmt::Debug for GixWriter<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GixWriter")
+            .field("dir", &self.dir)
+            .field("branch", &self.branch)
+            .field("remote", &self.transport.remote())
+            .finish_non_exhaustive()
+    }
+}
+
+impl GixWriter<GitCli> {
+    /// Opens (or creates) the bare clone at `work_dir` for `remote_url`'s `branch`, and fetches.
+    pub fn open(
+        remote_url: &str,
+        work_dir: &Path,
+        branch: &str,
+    ) -> Result<GixWriter<GitCli>, Error> {
+        GixWriter::with_transport(GitCli::new(remote_url)?, work_dir, branch)
+    }
+}
+
+impl<T: Transport> GixWriter<T> {
+    /// Like [`open`](GixWriter::open) with a transport of the caller's (ssh or token auth, or a
+    /// fault-injecting wrapper in tests).
+    pub fn with_transport(
+        transport: T,
+        work_dir: &Path,
+        branch: &str,
+    ) -> Result<GixWriter<T>, Error> {
+        crate::path::validate(branch).map_err(|_| Error::InvalidPath {
+            path: branch.to_owned(),
+            reason: "not a valid branch name",
+        })?;
+        let io = |message: String| Error::Repository {
+            dir: work_dir.to_owned(),
+            message,
+        };
+        std::fs::create_dir_all(work_dir).map_err(|e| io(e.to_string()))?;
+        let lock =
+            File::create(work_dir.join("mlflow-gitops.lock")).map_err(|e| io(e.to_string()))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::Busy {
+                    dir: work_dir.to_owned(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e.to_string())),
+        }
+        let repo_dir = work_dir.join("repo.git");
+        let repo = if repo_dir.join("HEAD").is_file() {
+            remove_stale_locks(&repo_dir);
+            gix::open(&repo_dir).map_err(|e| io(e.to_string()))?
+        } else {
+            gix::init_bare(&repo_dir).map_err(|e| io(e.to_string()))?
+        };
+        let mut writer = GixWriter {
+            dir: repo_dir,
+            branch: branch.to_owned(),
+            transport,
+            repo,
+            last: None,
+            pending: None,
+            max_push_attempts: 5,
+            backoff: Duration::from_millis(200),
+            _lock: lock,
+        };
+        writer.fetch()?;
+        Ok(writer)
+    }
+
+    /// How many times a rejected push is retried (fetch, re-apply, push) before giving up, and the
+    /// first backoff between attempts (doubled each time). Defaults: 5, 200 ms.
+    pub fn with_retries(mut self, attempts: u32, first_backoff: Duration) -> GixWriter<T> {
+        self.max_push_attempts = attempts.max(1);
+        self.backoff = first_backoff;
+        self
+    }
+
+    /// Updates the local view of the remote branch.
+    pub fn fetch(&mut self) -> Result<(), Error> {
+        self.transport.fetch(&self.dir, &self.branch)?;
+        Ok(())
+    }
+
+    /// The remote branch head as last fetched (or pushed), if the branch exists.
+    fn base(&self) -> Result<Option<ObjectId>, Error> {
+        let name = format!("refs/remotes/origin/{}", self.branch);
+        match self.repo.try_find_reference(name.as_str()) {
+            Ok(Some(mut reference)) => reference
+                .peel_to_id()
+                .map(|id| Some(id.detach()))
+                .map_err(|e| self.error(e)),
+            Ok(None) => Ok(None),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
+    fn error(&self, e: impl std::fmt::Display) -> Error {
+        Error::Repository {
+            dir: self.dir.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    /// Builds the commit for `change` on the current base, or `Unchanged`.
+    fn commit_on_base(
+        &self,
+        change: &ChangeSet,
+        info: &CommitInfo,
+    ) -> Result<(Outcome, Option<ObjectId>), Error> {
+        let base = self.base()?;
+        let base_tree = match base {
+            Some(commit) => self
+                .repo
+                .find_commit(commit)
+                .and_then(|c| c.tree_id())
+                .map_err(|e| self.error(e))?
+                .detach(),
+            None => ObjectId::empty_tree(self.repo.object_hash()),
+        };
+        let old = self.subtree_files(base_tree, change.prefix())?;
+        let new = self.hash_files(change)?;
+        if old == new {
+            return Ok((Outcome::Unchanged, None));
+        }
+        for (path, content) in change.files() {
+            let id = self
+                .repo
+                .write_blob(&content.bytes)
+                .map_err(|e| self.error(e))?
+                .detach();
+            debug_assert_eq!(Some(&id), new.get(path).map(|(id, _)| id));
+        }
+        let subtree = self.write_subtree(&new)?;
+        let mut editor = self.repo.edit_tree(base_tree).map_err(|e| self.error(e))?;
+        match subtree {
+            Some(id) => editor
+                .upsert(change.prefix(), EntryKind::Tree, id)
+                .map_err(|e| self.error(e))?,
+            None => editor.remove(change.prefix()).map_err(|e| self.error(e))?,
+        };
+        let root = editor.write().map_err(|e| self.error(e))?.detach();
+
+        let now = gix::date::Time::now_local_or_utc();
+        let signature = |s: &crate::Signature| gix::actor::Signature {
+            name: s.name.as_str().into(),
+            email: s.email.as_str().into(),
+            time: now,
+        };
+        let commit = gix::objs::Commit {
+            tree: root,
+            parents: base.into_iter().collect(),
+            author: signature(&info.author),
+            committer: signature(&info.committer),
+            encoding: None,
+            message: info.message.as_str().into(),
+            extra_headers: Vec::new(),
+        };
+        let id = self
+            .repo
+            .write_object(&commit)
+            .map_err(|e| self.error(e))?
+            .detach();
+
+        let prefix = change.prefix();
+        let full = |p: &String| format!("{prefix}/{p}");
+        let added = new
+            .keys()
+            .filter(|p| !old.contains_key(*p))
+            .map(full)
+            .collect();
+        let modified = new
+            .iter()
+            .filter(|(p, v)| old.get(*p).is_some_and(|o| o != *v))
+            .map(|(p, _)| full(p))
+            .collect();
+        let removed = old
+            .keys()
+            .filter(|p| !new.contains_key(*p))
+            .map(full)
+            .collect();
+        Ok((
+            Outcome::Committed {
+                id: id.to_string(),
+                added,
+                modified,
+                removed,
+            },
+            Some(id),
+        ))
+    }
+
+    /// path (relative to `prefix`) → (blob id, mode) of every file under `prefix` in `tree`.
+    fn subtree_files(
+        &self,
+        tree: ObjectId,
+        prefix: &str,
+    ) -> Result<BTreeMap<String, (ObjectId, FileMode)>, Error> {
+        let mut files = BTreeMap::new();
+        let root = self.repo.find_tree(tree).map_err(|e| self.error(e))?;
+        let Some(entry) = root
+            .lookup_entry_by_path(prefix)
+            .map_err(|e| self.error(e))?
+        else {
+            return Ok(files);
+        };
+        if !entry.mode().is_tree() {
+            // A file where the prefix should be: it is replaced by the managed directory.
+            return Ok(files);
+        }
+        let mut stack = vec![(String::new(), entry.object_id())];
+        while let Some((dir, id)) = stack.pop() {
+            let tree = self.repo.find_tree(id).map_err(|e| self.error(e))?;
+            for entry in tree.iter() {
+                let entry = entry.map_err(|e| self.error(e))?;
+                let name = entry.filename().to_str_lossy();
+                let path = if dir.is_empty() {
+                    name.into_owned()
+                } else {
+                    format!("{dir}/{name}")
+                };
+                let mode = entry.mode();
+                if mode.is_tree() {
+                    stack.push((path, entry.object_id()));
+                } else {
+                    let file_mode = if mode.is_executable() {
+                        FileMode::Executable
+                    } else {
+                        FileMode::Regular
+                    };
+                    files.insert(path, (entry.object_id(), file_mode));
+                }
+            }
+        }
+        Ok(files)
+    }
+
+    /// The blob ids the change set's files will have (hashed, not written).
+    fn hash_files(
+        &self,
+        change: &ChangeSet,
+    ) -> Result<BTreeMap<String, (ObjectId, FileMode)>, Error> {
+        change
+            .files()
+            .iter()
+            .map(|(path, content)| {
+                gix::objs::compute_hash(
+                    self.repo.object_hash(),
+                    gix::objs::Kind::Blob,
+                    &content.bytes,
+                )
+                .map(|id| (path.clone(), (id, content.mode)))
+                .map_err(|e| self.error(e))
+            })
+            .collect()
+    }
+
+    /// Writes the trees for `files` bottom-up; `None` when there are no files.
+    fn write_subtree(
+        &self,
+        files: &BTreeMap<String, (ObjectId, FileMode)>,
+    ) -> Result<Option<ObjectId>, Error> {
+        #[derive(Default)]
+        struct Dir {
+            files: Vec<(String, ObjectId, FileMode)>,
+            dirs: BTreeMap<String, Dir>,
+        }
+        let mut root = Dir::default();
+        for (path, (id, mode)) in files {
+            let mut dir = &mut root;
+            let mut parts = path.split('/').peekable();
+            while let Some(part) = parts.next() {
+                if parts.peek().is_none() {
+                    dir.files.push((part.to_owned(), *id, *mode));
+                } else {
+                    dir = dir.dirs.entry(part.to_owned()).or_default();
+                }
+            }
+        }
+        fn write(repo: &gix::Repository, dir: &Dir) -> Result<ObjectId, String> {
+            let mut entries: Vec<Entry> = Vec::with_capacity(dir.files.len() + dir.dirs.len());
+            for (name, id, mode) in &dir.files {
+                let kind = match mode {
+                    FileMode::Regular => EntryKind::Blob,
+                    FileMode::Executable => EntryKind::BlobExecutable,
+                };
+                entries.push(Entry {
+                    mode: EntryMode::from(kind),
+                    filename: BString::from(name.as_str()),
+                    oid: *id,
+                });
+            }
+            for (name, sub) in &dir.dirs {
+                let id = write(repo, sub)?;
+                entries.push(Entry {
+                    mode: EntryMode::from(EntryKind::Tree),
+                    filename: BString::from(name.as_str()),
+                    oid: id,
+                });
+            }
+            // git orders entries by name, a directory's name compared as if it ended in `/`.
+            entries.sort();
+            let tree = gix::objs::Tree { entries };
+            repo.write_object(&tree)
+                .map(|id| id.detach())
+                .map_err(|e| e.to_string())
+        }
+        if files.is_empty() {
+            return Ok(None);
+        }
+        write(&self.repo, &root)
+            .map(Some)
+            .map_err(|e| self.error(e))
+    }
+}
+
+impl<T: Transport> GitOpsWriter for GixWriter<T> {
+    fn apply(&mut self, change: &ChangeSet, info: &CommitInfo) -> Result<Outcome, Error> {
+        let (outcome, commit) = self.commit_on_base(change, info)?;
+        self.pending = commit;
+        self.last = Some((change.clone(), info.clone()));
+        Ok(outcome)
+    }
+
+    fn push(&mut self) -> Result<PushReport, Error> {
+        let mut attempts = 0;
+        let mut backoff = self.backoff;
+        while let Some(commit) = self.pending {
+            attempts += 1;
+            match self
+                .transport
+                .push(&self.dir, &commit.to_string(), &self.branch)?
+            {
+                Pushed::Accepted => {
+                    self.pending = None;
+                    return Ok(PushReport {
+                        pushed: Some(commit.to_string()),
+                        attempts,
+                    });
+                }
+                Pushed::RejectedNonFastForward if attempts < self.max_push_attempts => {
+                    std::thread::sleep(backoff);
+                    backoff = backoff.saturating_mul(2);
+                    self.fetch()?;
+                    let (change, info) = self
+                        .last
+                        .clone()
+                        .expect("a pending commit comes from apply");
+                    // The remote may already hold exactly our files (another writer pushed them).
+                    self.pending = self.commit_on_base(&change, &info)?.1;
+                }
+                Pushed::RejectedNonFastForward => {
+                    return Err(Error::Contended {
+                        remote: self.transport.remote().to_owned(),
+                        attempts,
+                    });
+                }
+            }
+        }
+        Ok(PushReport {
+            pushed: None,
+            attempts,
+        })
+    }
+}
+
+/// Removes git lock files older than a minute from our private clone: left by a `git` killed
+/// with us, they would block every later fetch. Younger ones may belong to a still-running git.
+fn remove_stale_locks(dir: &Path) {
+    let Ok(entries) = walk(dir) else { return };
+    let cutoff = SystemTime::now() - Duration::from_secs(60);
+    for path in entries {
+        let stale = path.extension().is_some_and(|e| e == "lock")
+            && std::fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t < cutoff);
+        if stale {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
+fn walk(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let entry = entry?;
+            let path = entry.path();
+            if entry.file_type()?.is_dir() {
+                // Objects never carry locks; skipping them keeps this cheap on large clones.
+                if path.file_name().is_some_and(|n| n != "objects") {
+                    stack.push(path);
+                }
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,99 @@
+//! A process killed at any instant of apply/push leaves valid repositories, and the rerun
+//! converges to exactly the tree of an uninterrupted run.
+//!
+//! The child is this test binary itself, re-run with `CRASH_CHILD` set, so the killed code is
+//! the real writer.
+
+use std::process::Command;
+use std::time::Duration;
+
+use gitops_writer::{ChangeSet, CommitInfo, GitOpsWriter, GixWriter, Signature};
+use testkit::git::GitRemote;
+
+fn big_set(version: u32) -> ChangeSet {
+    let mut set = ChangeSet::new("deployments").unwrap();
+    for i in 0..2000 {
+        set.insert(
+            &format!("model-{i:04}/production/deployment.yaml"),
+            format!("version: {version}\nindex: {i}\n"),
+        )
+        .unwrap();
+    }
+    set
+}
+
+fn info() -> CommitInfo {
+    let bot = Signature {
+        name: "bot".into(),
+        email: "bot@example.invalid".into(),
+    };
+    CommitInfo {
+        author: bot.clone(),
+        committer: bot,
+        message: "sync".into(),
+    }
+}
+
+#[test]
+fn crash_child() {
+    let (Ok(url), Ok(dir)) = (
+        std::env::var("CRASH_CHILD_URL"),
+        std::env::var("CRASH_CHILD_DIR"),
+    ) else {
+        return; // only meaningful when run by `killed_anywhere_converges`
+    };
+    let mut writer = GixWriter::open(&url, dir.as_ref(), "main").unwrap();
+    writer.apply(&big_set(2), &info()).unwrap();
+    writer.push().unwrap();
+}
+
+#[test]
+fn killed_anywhere_converges() {
+    let remote = GitRemote::new();
+    let work = remote.scratch_path().join("work");
+    {
+        let mut writer = GixWriter::open(&remote.url(), &work, "main").unwrap();
+        writer.apply(&big_set(1), &info()).unwrap();
+        writer.push().unwrap();
+    }
+    // Kill points spread over opening, hashing, writing objects and pushing.
+    let mut killed_while_running = 0;
+    for delay_ms in [5, 20, 40, 80, 120, 200, 300, 450] {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "crash_child", "--nocapture"])
+            .env("CRASH_CHILD_URL", remote.url())
+            .env("CRASH_CHILD_DIR", &work)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        if child.try_wait().unwrap().is_none() {
+            killed_while_running += 1;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        remote.fsck();
+    }
+    assert!(
+        killed_while_running >= 6,
+        "only {killed_while_running} of 8 kills hit a running writer"
+    );
+    // The rerun, in the same work directory, converges.
+    let mut writer = GixWriter::open(&remote.url(), &work, "main").unwrap();
+    writer.apply(&big_set(2), &info()).unwrap();
+    writer.push().unwrap();
+    assert_eq!(
+        writer.apply(&big_set(2), &info()).unwrap(),
+        gitops_writer::Outcome::Unchanged
+    );
+    assert_eq!(
+        remote
+            .show("main", "deployments/model-1999/production/deployment.yaml")
+            .as_deref(),
+        Some(&b"version: 2\nindex: 1999\n"[..])
+    );
+    assert_eq!(remote.files("main").len(), 2000);
+    remote.fsck();
+    testkit::git::git(&work.join("repo.git"), &["fsck", "--no-dangling"]);
+}

@@ -1,0 +1,306 @@
+//! `GixWriter` on real repositories: a bare remote, humans committing with the `git` CLI, and
+//! everything read back with `git log`, `git show` and `git fsck`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use gitops_writer::{
+    ChangeSet, CommitInfo, Error, GitCli, GitOpsWriter, GixWriter, Outcome, Pushed, Signature,
+    Transport,
+};
+use testkit::git::GitRemote;
+
+fn info(message: &str) -> CommitInfo {
+    let bot = Signature {
+        name: "mlflow-gitops".into(),
+        email: "bot@example.invalid".into(),
+    };
+    CommitInfo {
+        author: bot.clone(),
+        committer: bot,
+        message: message.into(),
+    }
+}
+
+fn set(prefix: &str, files: &[(&str, &str)]) -> ChangeSet {
+    let mut set = ChangeSet::new(prefix).unwrap();
+    for (path, content) in files {
+        set.insert(path, *content).unwrap();
+    }
+    set
+}
+
+fn writer(remote: &GitRemote, name: &str) -> GixWriter {
+    GixWriter::open(&remote.url(), &remote.scratch_path().join(name), "main").expect("open writer")
+}
+
+fn show(remote: &GitRemote, path: &str) -> Option<String> {
+    remote
+        .show("main", path)
+        .map(|b| String::from_utf8(b).unwrap())
+}
+
+#[test]
+fn unchanged_set_gives_no_commit() {
+    let remote = GitRemote::new();
+    remote.human_commit("README.md", "# deploy repo\n", "initial");
+    let mut w = writer(&remote, "w");
+    let files = set(
+        "deployments",
+        &[
+            ("wine/production/deployment.yaml", "kind: Deployment\n"),
+            ("kustomization.yaml", "resources: []\n"),
+        ],
+    );
+
+    let Outcome::Committed {
+        added,
+        modified,
+        removed,
+        id,
+    } = w.apply(&files, &info("add wine")).unwrap()
+    else {
+        panic!("first apply must commit");
+    };
+    assert_eq!(
+        added,
+        vec![
+            "deployments/kustomization.yaml",
+            "deployments/wine/production/deployment.yaml"
+        ]
+    );
+    assert!(modified.is_empty() && removed.is_empty());
+    assert_eq!(w.push().unwrap().pushed.as_deref(), Some(id.as_str()));
+
+    assert_eq!(w.apply(&files, &info("again")).unwrap(), Outcome::Unchanged);
+    assert_eq!(w.push().unwrap().pushed, None, "nothing to push");
+    let log = remote.log();
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!(log[0].subject, "add wine");
+    assert_eq!(log[0].author, "mlflow-gitops");
+    assert_eq!(
+        show(&remote, "README.md").as_deref(),
+        Some("# deploy repo\n")
+    );
+    remote.fsck();
+}
+
+#[test]
+fn added_modified_removed_are_exact() {
+    let remote = GitRemote::new();
+    let mut w = writer(&remote, "w");
+    w.apply(
+        &set(
+            "deployments",
+            &[("a.yaml", "a"), ("b/b.yaml", "b"), ("c/c.yaml", "c")],
+        ),
+        &info("one"),
+    )
+    .unwrap();
+    w.push().unwrap();
+
+    let second = set(
+        "deployments",
+        &[("a.yaml", "a"), ("b/b.yaml", "b2"), ("d/d.yaml", "d")],
+    );
+    let Outcome::Committed {
+        added,
+        modified,
+        removed,
+        ..
+    } = w.apply(&second, &info("two")).unwrap()
+    else {
+        panic!("must commit");
+    };
+    assert_eq!(added, vec!["deployments/d/d.yaml"]);
+    assert_eq!(modified, vec!["deployments/b/b.yaml"]);
+    assert_eq!(removed, vec!["deployments/c/c.yaml"]);
+    w.push().unwrap();
+    assert_eq!(
+        remote.files("main"),
+        vec![
+            "deployments/a.yaml",
+            "deployments/b/b.yaml",
+            "deployments/d/d.yaml"
+        ]
+    );
+    assert_eq!(show(&remote, "deployments/b/b.yaml").as_deref(), Some("b2"));
+    // git's own view of the last commit agrees.
+    let stat = remote.git_remote(&["show", "--name-status", "--format=", "main"]);
+    assert_eq!(
+        stat.lines().collect::<Vec<_>>(),
+        vec![
+            "M\tdeployments/b/b.yaml",
+            "D\tdeployments/c/c.yaml",
+            "A\tdeployments/d/d.yaml"
+        ]
+    );
+    remote.fsck();
+}
+
+#[test]
+fn files_outside_the_prefix_survive() {
+    let remote = GitRemote::new();
+    remote.human_commit("README.md", "readme\n", "readme");
+    remote.human_commit(
+        "deployments-extra/keep.yaml",
+        "sibling with a shared name prefix\n",
+        "sibling",
+    );
+    remote.human_commit("apps/other/app.yaml", "other app\n", "other");
+    remote.human_commit(
+        "deployments/hand-written.yaml",
+        "inside the managed prefix\n",
+        "hand",
+    );
+    let before: Vec<(String, Option<String>)> = [
+        "README.md",
+        "deployments-extra/keep.yaml",
+        "apps/other/app.yaml",
+    ]
+    .iter()
+    .map(|p| (p.to_string(), show(&remote, p)))
+    .collect();
+
+    let mut w = writer(&remote, "w");
+    w.apply(&set("deployments", &[("m/x.yaml", "x")]), &info("managed"))
+        .unwrap();
+    w.push().unwrap();
+    for (path, content) in before {
+        assert_eq!(show(&remote, &path), content, "{path} must not change");
+    }
+    // The prefix is owned whole: a file there that the change set does not list is removed.
+    assert_eq!(show(&remote, "deployments/hand-written.yaml"), None);
+
+    // An empty change set empties the prefix, and nothing else.
+    w.apply(&ChangeSet::new("deployments").unwrap(), &info("empty"))
+        .unwrap();
+    w.push().unwrap();
+    assert_eq!(
+        remote.files("main"),
+        vec![
+            "README.md",
+            "apps/other/app.yaml",
+            "deployments-extra/keep.yaml"
+        ]
+    );
+    remote.fsck();
+}
+
+#[test]
+fn two_writers_and_a_human_all_land_without_force() {
+    let remote = GitRemote::new();
+    remote.human_commit("README.md", "start\n", "start");
+    let mut a = writer(&remote, "a");
+    let mut b = writer(&remote, "b").with_retries(5, Duration::from_millis(10));
+
+    a.apply(&set("team-a", &[("m.yaml", "a1")]), &info("team a"))
+        .unwrap();
+    a.push().unwrap();
+    let human = remote.human_commit("NOTES.md", "human edit\n", "human");
+    // b still builds on the head it fetched at open: its first push is rejected, then it fetches,
+    // re-applies on the new head and lands.
+    b.apply(&set("team-b", &[("m.yaml", "b1")]), &info("team b"))
+        .unwrap();
+    let report = b.push().unwrap();
+    assert_eq!(report.attempts, 2, "{report:?}");
+
+    assert_eq!(
+        remote.files("main"),
+        vec!["NOTES.md", "README.md", "team-a/m.yaml", "team-b/m.yaml"]
+    );
+    let subjects: Vec<String> = remote.log().into_iter().map(|c| c.subject).collect();
+    assert_eq!(
+        subjects,
+        vec!["team b", "human", "team a", "start"],
+        "linear, nothing lost"
+    );
+    remote.git_remote(&["merge-base", "--is-ancestor", &human, "main"]);
+    remote.fsck();
+}
+
+#[test]
+fn paths_that_escape_the_prefix_are_refused() {
+    let mut files = ChangeSet::new("deployments").unwrap();
+    for bad in ["../x.yaml", "/etc/x", "a/../../x", ".git/config", "a//b"] {
+        assert!(
+            matches!(files.insert(bad, "x"), Err(Error::InvalidPath { .. })),
+            "{bad}"
+        );
+    }
+    assert!(ChangeSet::new("..").is_err());
+    assert!(ChangeSet::new("/").is_err());
+}
+
+#[test]
+fn one_writer_per_work_dir() {
+    let remote = GitRemote::new();
+    let _first = writer(&remote, "w");
+    let err = GixWriter::open(&remote.url(), &remote.scratch_path().join("w"), "main").unwrap_err();
+    assert!(matches!(err, Error::Busy { .. }), "{err}");
+}
+
+/// Rejects the first `n` pushes as if another writer had moved the branch (fault injection).
+struct Rejecting {
+    inner: GitCli,
+    rejections_left: std::sync::atomic::AtomicU32,
+}
+
+impl Transport for Rejecting {
+    fn fetch(&self, git_dir: &Path, branch: &str) -> Result<bool, Error> {
+        self.inner.fetch(git_dir, branch)
+    }
+    fn push(&self, git_dir: &Path, commit: &str, branch: &str) -> Result<Pushed, Error> {
+        use std::sync::atomic::Ordering;
+        if self.rejections_left.load(Ordering::SeqCst) > 0 {
+            self.rejections_left.fetch_sub(1, Ordering::SeqCst);
+            return Ok(Pushed::RejectedNonFastForward);
+        }
+        self.inner.push(git_dir, commit, branch)
+    }
+    fn remote(&self) -> &str {
+        self.inner.remote()
+    }
+}
+
+#[test]
+fn rejected_pushes_retry_then_give_up() {
+    let remote = GitRemote::new();
+    let rejecting = |n: u32| Rejecting {
+        inner: GitCli::new(&remote.url()).unwrap(),
+        rejections_left: n.into(),
+    };
+
+    let mut patient =
+        GixWriter::with_transport(rejecting(2), &remote.scratch_path().join("p"), "main")
+            .unwrap()
+            .with_retries(3, Duration::from_millis(5));
+    patient.apply(&set("d", &[("x", "1")]), &info("x")).unwrap();
+    assert_eq!(patient.push().unwrap().attempts, 3);
+    assert_eq!(remote.log().len(), 1);
+    drop(patient);
+
+    let mut impatient =
+        GixWriter::with_transport(rejecting(10), &remote.scratch_path().join("i"), "main")
+            .unwrap()
+            .with_retries(3, Duration::from_millis(5));
+    impatient
+        .apply(&set("d", &[("x", "2")]), &info("y"))
+        .unwrap();
+    let err = impatient.push().unwrap_err();
+    assert!(matches!(err, Error::Contended { attempts: 3, .. }), "{err}");
+    assert_eq!(remote.log().len(), 1, "nothing landed, nothing forced");
+}
+
+#[test]
+fn unreachable_remote_is_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = GixWriter::open(
+        "file:///nonexistent/remote.git",
+        &dir.path().join("w"),
+        "main",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("/nonexistent/remote.git"), "{err}");
+}
