@@ -40,7 +40,7 @@ impl RawVersion {
 }
 
 /// The rows that decide promotions: candidate versions (every version not `None`/`Archived`/deleted,
-/// plus every aliased one), aliases, version tags of the candidates, and prompt names.
+/// plus every aliased one), aliases, version tags (of any version), and prompt names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct RawState {
     pub(crate) versions: Vec<RawVersion>,
@@ -115,11 +115,9 @@ fn select(state: RawState, filter: &PromotionFilter) -> (Vec<Candidate>, Vec<Ver
             .or_default()
             .push(alias.as_str());
     }
-    let mut tags: HashMap<(&str, i64), BTreeMap<String, String>> = HashMap::new();
-    for (name, version, key, value) in &state.tags {
-        tags.entry((name.as_str(), *version))
-            .or_default()
-            .insert(key.clone(), value.clone());
+    let mut tags: HashMap<(String, i64), BTreeMap<String, String>> = HashMap::new();
+    for (name, version, key, value) in state.tags {
+        tags.entry((name, version)).or_default().insert(key, value);
     }
     // Highest version per (model, stage): MLflow's `get_latest_versions` rule.
     let mut latest: HashMap<(&str, Stage), i64> = HashMap::new();
@@ -131,7 +129,8 @@ fn select(state: RawState, filter: &PromotionFilter) -> (Vec<Candidate>, Vec<Ver
     }
 
     let mut candidates = Vec::new();
-    for raw in &state.versions {
+    let mut served = Vec::new();
+    for (index, raw) in state.versions.iter().enumerate() {
         if state.prompts.contains(&raw.name) {
             continue;
         }
@@ -206,19 +205,36 @@ fn select(state: RawState, filter: &PromotionFilter) -> (Vec<Candidate>, Vec<Ver
             });
             continue;
         }
+        served.push((
+            index,
+            version.unwrap_or_default(),
+            stage.unwrap_or(Stage::None),
+            version_aliases,
+            channels,
+        ));
+    }
+    // Second pass: move the strings out of the rows instead of cloning them.
+    let mut rows: Vec<Option<RawVersion>> = state.versions.into_iter().map(Some).collect();
+    for (index, version, stage, aliases, channels) in served {
+        let Some(raw) = rows[index].take() else {
+            continue;
+        };
         let location = resolve::classify(raw.location());
+        let tags = tags
+            .remove(&(raw.name.clone(), raw.version))
+            .unwrap_or_default();
         candidates.push(Candidate {
             version: ModelVersion {
-                workspace: raw.workspace.clone(),
-                name: raw.name.clone(),
-                version: version.unwrap_or_default(),
-                stage: stage.unwrap_or(Stage::None),
-                aliases: version_aliases,
+                workspace: raw.workspace,
+                name: raw.name,
+                version,
+                stage,
+                aliases,
                 channels,
-                tags: tags.remove(&key).unwrap_or_default(),
-                source: raw.source.clone().unwrap_or_default(),
-                run_id: raw.run_id.clone(),
-                status: raw.status.clone().unwrap_or_else(|| "READY".to_owned()),
+                tags,
+                source: raw.source.unwrap_or_default(),
+                run_id: raw.run_id,
+                status: raw.status.unwrap_or_else(|| "READY".to_owned()),
                 artifact_uri: String::new(),
                 last_updated_ms: raw.last_updated_ms.unwrap_or_default(),
             },
@@ -292,6 +308,9 @@ async fn resolve_all(
     Ok(pending
         .into_iter()
         .map(|(version, location)| {
+            // A location that came straight from the row was classified already; one that came
+            // from a lookup is registry data too and is held to the same rules below.
+            let looked_up = !matches!(location, Ok(Location::Uri(_)));
             let uri = location.and_then(|l| match l {
                 Location::Uri(uri) => Ok(uri),
                 Location::LoggedModel(id) => logged
@@ -316,12 +335,16 @@ async fn resolve_all(
                     Err("unresolved models:/ reference".to_owned())
                 }
             });
-            // A looked-up location is registry data too: hold it to the same rules.
-            let uri = uri.and_then(|u| match resolve::classify(&u)? {
-                Location::Uri(u) => Ok(u),
-                other => Err(format!(
-                    "it resolves to {other:?}, which is not a concrete URI"
-                )),
+            let uri = uri.and_then(|u| {
+                if !looked_up {
+                    return Ok(u);
+                }
+                match resolve::classify(&u)? {
+                    Location::Uri(u) => Ok(u),
+                    other => Err(format!(
+                        "it resolves to {other:?}, which is not a concrete URI"
+                    )),
+                }
             });
             (version, uri)
         })

@@ -42,6 +42,25 @@ impl Dialect {
         }
     }
 
+    /// `inner` (whose columns are named `c0` … `c{n-1}`) as ONE row holding a JSON array of
+    /// arrays. The drivers' per-row cost (about 5 µs in sqlx's SQLite driver) dominated reading tens
+    /// of thousands of rows; the database builds the JSON in a fraction of that.
+    pub(crate) fn json_rows(self, inner: &str, n: usize) -> String {
+        let cols = (0..n)
+            .map(|i| format!("q.c{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        match self.0 {
+            Kind::Sqlite => format!("SELECT json_group_array(json_array({cols})) FROM ({inner}) q"),
+            Kind::Postgres => format!(
+                "SELECT CAST(COALESCE(json_agg(json_build_array({cols})), '[]') AS TEXT) FROM ({inner}) q"
+            ),
+            Kind::MySql => format!(
+                "SELECT CAST(COALESCE(JSON_ARRAYAGG(JSON_ARRAY({cols})), '[]') AS CHAR) FROM ({inner}) q"
+            ),
+        }
+    }
+
     /// The tables and columns of the current database, as (table, column) rows.
     pub(crate) fn catalog_query(self) -> &'static str {
         match self.0 {
