@@ -11,11 +11,29 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use gix::ObjectId;
-use gix::bstr::{BString, ByteSlice};
-use gix::objs::tree::{Entry, EntryKind, EntryMode};
+use gix::bstr::ByteSlice;
+use gix::objs::tree::EntryKind;
 
 use crate::transport::{GitCli, Pushed, Transport};
 use crate::{ChangeSet, CommitInfo, Error, FileMode, GitOpsWriter, Outcome};
+
+/// path (relative to the prefix) → (blob id, mode).
+type Files = BTreeMap<String, (ObjectId, FileMode)>;
+
+/// The files under `prefix` in commit `base` (`None`: the branch does not exist yet).
+struct Known {
+    base: Option<ObjectId>,
+    prefix: String,
+    files: Files,
+}
+
+/// What `commit_on_base` made: the outcome, the commit with its subtree's files (if any), and the
+/// change set's files with their blob ids.
+struct Built {
+    outcome: Outcome,
+    commit: Option<(ObjectId, Files)>,
+    files: Files,
+}
 
 /// What a push did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,10 +50,13 @@ pub struct GixWriter<T: Transport = GitCli> {
     branch: String,
     transport: T,
     repo: gix::Repository,
-    /// The last applied change set and commit info, re-applied when a push is rejected.
-    last: Option<(ChangeSet, CommitInfo)>,
-    /// A commit made by `apply` and not pushed yet.
-    pending: Option<ObjectId>,
+    /// The last applied change set and commit info (re-applied when a push is rejected), and
+    /// the blob ids of its files (reused for files whose bytes did not change).
+    last: Option<(ChangeSet, CommitInfo, Files)>,
+    /// The managed subtree's files in a known base commit, so an unchanged base is not re-read.
+    known: Option<Known>,
+    /// A commit made by `apply` and not pushed yet, with its subtree's files.
+    pending: Option<(ObjectId, Files)>,
     max_push_attempts: u32,
     backoff: Duration,
     /// Held for the writer's life: one writer per work directory.
@@ -92,18 +113,19 @@ impl<T: Transport> GixWriter<T> {
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e.to_string())),
         }
         let repo_dir = work_dir.join("repo.git");
-        let repo = if repo_dir.join("HEAD").is_file() {
+        if repo_dir.join("HEAD").is_file() {
             remove_stale_locks(&repo_dir);
-            gix::open(&repo_dir).map_err(|e| io(e.to_string()))?
         } else {
-            gix::init_bare(&repo_dir).map_err(|e| io(e.to_string()))?
-        };
+            gix::init_bare(&repo_dir).map_err(|e| io(e.to_string()))?;
+        }
+        let repo = open_repo(&repo_dir).map_err(io)?;
         let mut writer = GixWriter {
             dir: repo_dir,
             branch: branch.to_owned(),
             transport,
             repo,
             last: None,
+            known: None,
             pending: None,
             max_push_attempts: 5,
             backoff: Duration::from_millis(200),
@@ -124,6 +146,11 @@ impl<T: Transport> GixWriter<T> {
     /// Updates the local view of the remote branch.
     pub fn fetch(&mut self) -> Result<(), Error> {
         self.transport.fetch(&self.dir, &self.branch)?;
+        // The handle never rescans for packs on its own (see `open_repo`): reopen to see the new one.
+        self.repo = open_repo(&self.dir).map_err(|message| Error::Repository {
+            dir: self.dir.clone(),
+            message,
+        })?;
         Ok(())
     }
 
@@ -147,12 +174,9 @@ impl<T: Transport> GixWriter<T> {
         }
     }
 
-    /// Builds the commit for `change` on the current base, or `Unchanged`.
-    fn commit_on_base(
-        &self,
-        change: &ChangeSet,
-        info: &CommitInfo,
-    ) -> Result<(Outcome, Option<ObjectId>), Error> {
+    /// Builds the commit for `change` on the current base, or `Unchanged`; returns the new
+    /// subtree's files with the commit.
+    fn commit_on_base(&mut self, change: &ChangeSet, info: &CommitInfo) -> Result<Built, Error> {
         let base = self.base()?;
         let base_tree = match base {
             Some(commit) => self
@@ -163,28 +187,82 @@ impl<T: Transport> GixWriter<T> {
                 .detach(),
             None => ObjectId::empty_tree(self.repo.object_hash()),
         };
-        let old = self.subtree_files(base_tree, change.prefix())?;
+        let known_matches = self
+            .known
+            .as_ref()
+            .is_some_and(|k| k.base == base && k.prefix == change.prefix());
+        if !known_matches {
+            let files = self.subtree_files(base_tree, change.prefix())?;
+            self.known = Some(Known {
+                base,
+                prefix: change.prefix().to_owned(),
+                files,
+            });
+        }
         let new = self.hash_files(change)?;
-        if old == new {
-            return Ok((Outcome::Unchanged, None));
+        let old = &self.known.as_ref().expect("set above").files;
+        if *old == new {
+            return Ok(Built {
+                outcome: Outcome::Unchanged,
+                commit: None,
+                files: new,
+            });
+        }
+
+        let prefix = change.prefix();
+        let full = |p: &String| format!("{prefix}/{p}");
+        let added: Vec<String> = new
+            .keys()
+            .filter(|p| !old.contains_key(*p))
+            .map(full)
+            .collect();
+        let modified: Vec<String> = new
+            .iter()
+            .filter(|(p, v)| old.get(*p).is_some_and(|o| o != *v))
+            .map(|(p, _)| full(p))
+            .collect();
+        let removed: Vec<String> = old
+            .keys()
+            .filter(|p| !new.contains_key(*p))
+            .map(full)
+            .collect();
+
+        // Only changed paths are edited: the editor loads and rewrites just the trees above them.
+        // Paths were validated when the change set was built, so the plumbing editor suffices.
+        let mut editor = self
+            .repo
+            .edit_tree(base_tree)
+            .map_err(|e| self.error(e))?
+            .detach();
+        if old.is_empty() {
+            // A file (not a directory) where the prefix should be is replaced.
+            editor
+                .remove(prefix.split('/'))
+                .map_err(|e| self.error(e))?;
+        }
+        for path in &removed {
+            editor.remove(path.split('/')).map_err(|e| self.error(e))?;
         }
         for (path, content) in change.files() {
-            let id = self
-                .repo
+            let (id, mode) = new[path];
+            if old.get(path) == Some(&(id, mode)) {
+                continue;
+            }
+            self.repo
                 .write_blob(&content.bytes)
-                .map_err(|e| self.error(e))?
-                .detach();
-            debug_assert_eq!(Some(&id), new.get(path).map(|(id, _)| id));
+                .map_err(|e| self.error(e))?;
+            let kind = match mode {
+                FileMode::Regular => EntryKind::Blob,
+                FileMode::Executable => EntryKind::BlobExecutable,
+            };
+            editor
+                .upsert(format!("{prefix}/{path}").split('/'), kind, id)
+                .map_err(|e| self.error(e))?;
         }
-        let subtree = self.write_subtree(&new)?;
-        let mut editor = self.repo.edit_tree(base_tree).map_err(|e| self.error(e))?;
-        match subtree {
-            Some(id) => editor
-                .upsert(change.prefix(), EntryKind::Tree, id)
-                .map_err(|e| self.error(e))?,
-            None => editor.remove(change.prefix()).map_err(|e| self.error(e))?,
-        };
-        let root = editor.write().map_err(|e| self.error(e))?.detach();
+        let repo = &self.repo;
+        let root = editor
+            .write(|tree| repo.write_object(tree).map(|id| id.detach()))
+            .map_err(|e| self.error(e))?;
 
         let now = gix::date::Time::now_local_or_utc();
         let signature = |s: &crate::Signature| gix::actor::Signature {
@@ -206,33 +284,17 @@ impl<T: Transport> GixWriter<T> {
             .write_object(&commit)
             .map_err(|e| self.error(e))?
             .detach();
-
-        let prefix = change.prefix();
-        let full = |p: &String| format!("{prefix}/{p}");
-        let added = new
-            .keys()
-            .filter(|p| !old.contains_key(*p))
-            .map(full)
-            .collect();
-        let modified = new
-            .iter()
-            .filter(|(p, v)| old.get(*p).is_some_and(|o| o != *v))
-            .map(|(p, _)| full(p))
-            .collect();
-        let removed = old
-            .keys()
-            .filter(|p| !new.contains_key(*p))
-            .map(full)
-            .collect();
-        Ok((
-            Outcome::Committed {
-                id: id.to_string(),
-                added,
-                modified,
-                removed,
-            },
-            Some(id),
-        ))
+        let outcome = Outcome::Committed {
+            id: id.to_string(),
+            added,
+            modified,
+            removed,
+        };
+        Ok(Built {
+            outcome,
+            commit: Some((id, new.clone())),
+            files: new,
+        })
     }
 
     /// path (relative to `prefix`) → (blob id, mode) of every file under `prefix` in `tree`.
@@ -280,104 +342,68 @@ impl<T: Transport> GixWriter<T> {
         Ok(files)
     }
 
-    /// The blob ids the change set's files will have (hashed, not written).
-    fn hash_files(
-        &self,
-        change: &ChangeSet,
-    ) -> Result<BTreeMap<String, (ObjectId, FileMode)>, Error> {
+    /// The blob ids the change set's files will have (hashed, not written); a file whose bytes
+    /// equal the last change set's keeps its id without being hashed again.
+    fn hash_files(&self, change: &ChangeSet) -> Result<Files, Error> {
+        let previous = self
+            .last
+            .as_ref()
+            .filter(|(set, _, _)| set.prefix() == change.prefix());
         change
             .files()
             .iter()
             .map(|(path, content)| {
-                gix::objs::compute_hash(
-                    self.repo.object_hash(),
-                    gix::objs::Kind::Blob,
-                    &content.bytes,
-                )
-                .map(|id| (path.clone(), (id, content.mode)))
-                .map_err(|e| self.error(e))
+                let reused = previous.and_then(|(set, _, ids)| {
+                    let before = set.files().get(path)?;
+                    (before.bytes == content.bytes)
+                        .then(|| ids.get(path).map(|(id, _)| *id))
+                        .flatten()
+                });
+                let id = match reused {
+                    Some(id) => id,
+                    None => gix::objs::compute_hash(
+                        self.repo.object_hash(),
+                        gix::objs::Kind::Blob,
+                        &content.bytes,
+                    )
+                    .map_err(|e| self.error(e))?,
+                };
+                Ok((path.clone(), (id, content.mode)))
             })
             .collect()
-    }
-
-    /// Writes the trees for `files` bottom-up; `None` when there are no files.
-    fn write_subtree(
-        &self,
-        files: &BTreeMap<String, (ObjectId, FileMode)>,
-    ) -> Result<Option<ObjectId>, Error> {
-        #[derive(Default)]
-        struct Dir {
-            files: Vec<(String, ObjectId, FileMode)>,
-            dirs: BTreeMap<String, Dir>,
-        }
-        let mut root = Dir::default();
-        for (path, (id, mode)) in files {
-            let mut dir = &mut root;
-            let mut parts = path.split('/').peekable();
-            while let Some(part) = parts.next() {
-                if parts.peek().is_none() {
-                    dir.files.push((part.to_owned(), *id, *mode));
-                } else {
-                    dir = dir.dirs.entry(part.to_owned()).or_default();
-                }
-            }
-        }
-        fn write(repo: &gix::Repository, dir: &Dir) -> Result<ObjectId, String> {
-            let mut entries: Vec<Entry> = Vec::with_capacity(dir.files.len() + dir.dirs.len());
-            for (name, id, mode) in &dir.files {
-                let kind = match mode {
-                    FileMode::Regular => EntryKind::Blob,
-                    FileMode::Executable => EntryKind::BlobExecutable,
-                };
-                entries.push(Entry {
-                    mode: EntryMode::from(kind),
-                    filename: BString::from(name.as_str()),
-                    oid: *id,
-                });
-            }
-            for (name, sub) in &dir.dirs {
-                let id = write(repo, sub)?;
-                entries.push(Entry {
-                    mode: EntryMode::from(EntryKind::Tree),
-                    filename: BString::from(name.as_str()),
-                    oid: id,
-                });
-            }
-            // git orders entries by name, a directory's name compared as if it ended in `/`.
-            entries.sort();
-            let tree = gix::objs::Tree { entries };
-            repo.write_object(&tree)
-                .map(|id| id.detach())
-                .map_err(|e| e.to_string())
-        }
-        if files.is_empty() {
-            return Ok(None);
-        }
-        write(&self.repo, &root)
-            .map(Some)
-            .map_err(|e| self.error(e))
     }
 }
 
 impl<T: Transport> GitOpsWriter for GixWriter<T> {
     fn apply(&mut self, change: &ChangeSet, info: &CommitInfo) -> Result<Outcome, Error> {
-        let (outcome, commit) = self.commit_on_base(change, info)?;
-        self.pending = commit;
-        self.last = Some((change.clone(), info.clone()));
-        Ok(outcome)
+        let built = self.commit_on_base(change, info)?;
+        self.pending = built.commit;
+        self.last = Some((change.clone(), info.clone(), built.files));
+        Ok(built.outcome)
     }
 
     fn push(&mut self) -> Result<PushReport, Error> {
         let mut attempts = 0;
         let mut backoff = self.backoff;
-        while let Some(commit) = self.pending {
+        while let Some(commit) = self.pending.as_ref().map(|(commit, _)| *commit) {
             attempts += 1;
             match self
                 .transport
                 .push(&self.dir, &commit.to_string(), &self.branch)?
             {
                 Pushed::Accepted => {
-                    self.pending = None;
+                    // The pushed commit is the new base, and its subtree is exactly what we built.
+                    let (_, files) = self.pending.take().expect("checked by the loop");
+                    let prefix = self
+                        .last
+                        .as_ref()
+                        .map(|(set, _, _)| set.prefix().to_owned())
+                        .unwrap_or_default();
+                    self.known = Some(Known {
+                        base: Some(commit),
+                        prefix,
+                        files,
+                    });
                     return Ok(PushReport {
                         pushed: Some(commit.to_string()),
                         attempts,
@@ -387,12 +413,12 @@ impl<T: Transport> GitOpsWriter for GixWriter<T> {
                     std::thread::sleep(backoff);
                     backoff = backoff.saturating_mul(2);
                     self.fetch()?;
-                    let (change, info) = self
+                    let (change, info, _) = self
                         .last
                         .clone()
                         .expect("a pending commit comes from apply");
                     // The remote may already hold exactly our files (another writer pushed them).
-                    self.pending = self.commit_on_base(&change, &info)?.1;
+                    self.pending = self.commit_on_base(&change, &info)?.commit;
                 }
                 Pushed::RejectedNonFastForward => {
                     return Err(Error::Contended {
@@ -407,6 +433,14 @@ impl<T: Transport> GitOpsWriter for GixWriter<T> {
             attempts,
         })
     }
+}
+
+/// Opens the bare repository with pack refreshing off: by default every lookup of a missing object
+/// (each new blob we write) rescans the pack directory. Fetches reopen the repository instead.
+fn open_repo(dir: &Path) -> Result<gix::Repository, String> {
+    let mut repo = gix::open(dir).map_err(|e| e.to_string())?;
+    repo.objects.refresh_never();
+    Ok(repo)
 }
 
 /// Removes git lock files older than a minute from our private clone: left by a `git` killed

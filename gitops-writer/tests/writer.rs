@@ -125,6 +125,12 @@ fn added_modified_removed_are_exact() {
         ]
     );
     assert_eq!(show(&remote, "deployments/b/b.yaml").as_deref(), Some("b2"));
+    let dirs = remote.git_remote(&["ls-tree", "-r", "-d", "--name-only", "main"]);
+    assert_eq!(
+        dirs.lines().collect::<Vec<_>>(),
+        vec!["deployments", "deployments/b", "deployments/d"],
+        "no empty tree left"
+    );
     // git's own view of the last commit agrees.
     let stat = remote.git_remote(&["show", "--name-status", "--format=", "main"]);
     assert_eq!(

@@ -9,6 +9,7 @@
 //! - [`mlflow_server::MlflowServer`]: a real `mlflow server` on such a registry, for REST clients.
 //! - [`git::GitRemote`]: an empty bare remote and a clone, with helpers that read history through the
 //!   `git` CLI.
+//! - [`ssh::SshServer`]: an OpenSSH server on 127.0.0.1 with its own host key, for git over ssh.
 //! - [`tools`]: where the pinned tools live (the venv made by `.ci/run`).
 //!
 //! Helpers panic, with the command that fixes the problem, when a component is missing or fails:
@@ -33,6 +34,7 @@ pub mod mlflow;
 pub mod mlflow_server;
 mod process;
 pub mod s3;
+pub mod ssh;
 pub mod tools;
 
 pub use process::unique_name;
