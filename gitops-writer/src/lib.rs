@@ -34,7 +34,8 @@
 //! fetch and push ([`GitCli`]), because gix cannot push yet. The [`Transport`] trait is the seam
 //! for replacing it. Transports: `file://` and plain paths, `ssh://` and scp-style with a given key
 //! and known_hosts ([`SshAuth`], host keys always verified), `https://` with a token from the
-//! environment ([`TokenAuth`]). Not supported yet: signed commits, pushing to a review branch.
+//! environment or a file ([`TokenAuth`]) and optionally a private CA ([`GitCli::with_ca_file`]).
+//! Not supported yet: signed commits, pushing to a review branch.
 
 mod change_set;
 mod error;
@@ -46,7 +47,7 @@ mod writer;
 pub use change_set::{ChangeSet, FileContent, FileMode};
 pub use error::Error;
 pub use outcome::{CommitInfo, Outcome, Signature};
-pub use transport::{GitCli, Pushed, SshAuth, TokenAuth, Transport};
+pub use transport::{GitCli, Pushed, SshAuth, TokenAuth, TokenSource, Transport};
 pub use writer::{GixWriter, PushReport};
 
 /// Makes a subtree of a repository equal to a change set, and publishes it.

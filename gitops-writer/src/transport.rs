@@ -40,14 +40,36 @@ pub struct SshAuth {
     pub known_hosts: PathBuf,
 }
 
-/// HTTPS authentication with a token read from an environment variable, sent as HTTP basic auth
-/// (`username:token`, GitHub's and GitLab's convention).
+/// HTTPS authentication with a token, sent as HTTP basic auth (`username:token`, GitHub's and
+/// GitLab's convention). The token is read at each fetch or push, so a rotated Secret is picked up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenAuth {
     /// The user name paired with the token (`x-access-token` for GitHub, `oauth2` for GitLab).
     pub username: String,
-    /// The environment variable holding the token.
-    pub env_var: String,
+    /// Where the token is.
+    pub source: TokenSource,
+}
+
+/// Where a token is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSource {
+    /// An environment variable.
+    Env(String),
+    /// A file (e.g. a mounted Kubernetes Secret); surrounding whitespace is ignored.
+    File(PathBuf),
+}
+
+impl TokenSource {
+    fn read(&self) -> Result<String, String> {
+        match self {
+            TokenSource::Env(var) => {
+                std::env::var(var).map_err(|_| format!("the token variable {var} is not set"))
+            }
+            TokenSource::File(path) => std::fs::read_to_string(path)
+                .map(|t| t.trim().to_owned())
+                .map_err(|e| format!("cannot read the token file {}: {e}", path.display())),
+        }
+    }
 }
 
 /// [`Transport`] through the system `git` (file://, plain paths, ssh://, scp-style, https://).
@@ -57,6 +79,7 @@ pub struct GitCli {
     redacted: String,
     ssh: Option<SshAuth>,
     token: Option<TokenAuth>,
+    ca_file: Option<PathBuf>,
 }
 
 impl GitCli {
@@ -70,7 +93,7 @@ impl GitCli {
             {
                 return Err(Error::InvalidPath {
                     path: redact(url),
-                    reason: "a password in the remote URL would be stored and printed; use a token from the environment",
+                    reason: "a password in the remote URL would be stored and printed; use a token (TokenAuth)",
                 });
             }
         }
@@ -79,6 +102,7 @@ impl GitCli {
             redacted: redact(url),
             ssh: None,
             token: None,
+            ca_file: None,
         })
     }
 
@@ -88,9 +112,15 @@ impl GitCli {
         self
     }
 
-    /// Authenticate https remotes with a token from the environment.
+    /// Authenticate https remotes with a token.
     pub fn with_token(mut self, auth: TokenAuth) -> GitCli {
         self.token = Some(auth);
+        self
+    }
+
+    /// Trust the certificate authorities in this PEM file for https remotes (a private CA).
+    pub fn with_ca_file(mut self, path: impl Into<PathBuf>) -> GitCli {
+        self.ca_file = Some(path.into());
         self
     }
 
@@ -108,19 +138,29 @@ impl GitCli {
             ));
         }
         cmd.env("GIT_SSH_COMMAND", ssh);
+        // Configuration through the environment, not argv: other users can read a process's arguments.
+        let mut config: Vec<(&str, String)> = Vec::new();
         if let Some(auth) = &self.token {
-            let token = std::env::var(&auth.env_var).map_err(|_| Error::Fetch {
+            let token = auth.source.read().map_err(|message| Error::Fetch {
                 remote: self.redacted.clone(),
-                message: format!("the token variable {} is not set", auth.env_var),
+                message,
             })?;
-            // Through the environment, not argv: other users can read a process's arguments.
             let header = format!(
                 "Authorization: Basic {}",
                 base64(&format!("{}:{token}", auth.username))
             );
-            cmd.env("GIT_CONFIG_COUNT", "1")
-                .env("GIT_CONFIG_KEY_0", "http.extraHeader")
-                .env("GIT_CONFIG_VALUE_0", header);
+            config.push(("http.extraHeader", header));
+        }
+        if let Some(ca) = &self.ca_file {
+            // The variable, not `http.sslCAInfo`: an inherited GIT_SSL_CAINFO would override the config.
+            cmd.env("GIT_SSL_CAINFO", ca);
+        }
+        if !config.is_empty() {
+            cmd.env("GIT_CONFIG_COUNT", config.len().to_string());
+            for (i, (key, value)) in config.into_iter().enumerate() {
+                cmd.env(format!("GIT_CONFIG_KEY_{i}"), key)
+                    .env(format!("GIT_CONFIG_VALUE_{i}"), value);
+            }
         }
         Ok(cmd)
     }
@@ -130,17 +170,13 @@ impl GitCli {
         Ok((
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
-            self.scrub(&String::from_utf8_lossy(&out.stderr)),
+            explain(&self.scrub(&String::from_utf8_lossy(&out.stderr))),
         ))
     }
 
     /// Removes the token from git's output, should a server echo it.
     fn scrub(&self, text: &str) -> String {
-        match self
-            .token
-            .as_ref()
-            .and_then(|t| std::env::var(&t.env_var).ok())
-        {
+        match self.token.as_ref().and_then(|t| t.source.read().ok()) {
             Some(token) if !token.is_empty() => text.replace(&token, "***"),
             _ => text.to_owned(),
         }
@@ -235,6 +271,18 @@ impl Transport for GitCli {
     fn remote(&self) -> &str {
         &self.redacted
     }
+}
+
+/// git's message, with what it means for this tool when git's wording hides it.
+fn explain(stderr: &str) -> String {
+    let stderr = stderr.trim();
+    if stderr.contains("terminal prompts disabled") {
+        // A 401 makes git ask for a user name, which it may not do here.
+        return format!(
+            "{stderr} (the server refused the credentials, or none are configured: check the token)"
+        );
+    }
+    stderr.to_owned()
 }
 
 /// `url` with any password in its userinfo replaced by `***`.

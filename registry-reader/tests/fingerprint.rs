@@ -1,6 +1,9 @@
 //! `fingerprint()` changes with every change that can change `promoted()`, including the ones
 //! MLflow makes without touching `last_updated_time` (aliases, tags), and not with unrelated writes.
 
+#[macro_use]
+mod backends;
+
 use registry_reader::{ModelRegistry, SqlRegistry};
 use testkit::databases::Backend;
 use testkit::mlflow::{ModelSpec, Scenario, SourceSpec, VersionSpec};
@@ -79,17 +82,4 @@ async fn sensitivity(backend: Backend) {
     );
 }
 
-#[tokio::test]
-async fn sqlite_fingerprint() {
-    sensitivity(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn mariadb_fingerprint() {
-    sensitivity(Backend::MariaDb).await;
-}
-
-#[tokio::test]
-async fn postgres_fingerprint() {
-    sensitivity(Backend::Postgres).await;
-}
+per_backend!(sensitivity; sqlite_fingerprint, mariadb_fingerprint, postgres_fingerprint);

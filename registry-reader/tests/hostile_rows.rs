@@ -2,6 +2,9 @@
 //! strings, dangling references) become per-version errors, never a panic, and never hide the
 //! good versions.
 
+#[macro_use]
+mod backends;
+
 use registry_reader::{Channel, ModelRegistry, PromotionFilter, SqlRegistry, Stage};
 use testkit::databases::{Backend, Database};
 use testkit::mlflow::{ModelSpec, Scenario, SourceSpec, VersionSpec};
@@ -187,17 +190,4 @@ async fn hostile(backend: Backend) {
     }
 }
 
-#[tokio::test]
-async fn sqlite_hostile_rows() {
-    hostile(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn mariadb_hostile_rows() {
-    hostile(Backend::MariaDb).await;
-}
-
-#[tokio::test]
-async fn postgres_hostile_rows() {
-    hostile(Backend::Postgres).await;
-}
+per_backend!(hostile; sqlite_hostile_rows, mariadb_hostile_rows, postgres_hostile_rows);

@@ -1,5 +1,7 @@
 //! `SqlRegistry` on registries made by MLflow 3.17 itself, on SQLite, MariaDB and PostgreSQL.
 
+#[macro_use]
+mod backends;
 mod suite;
 
 use registry_reader::{ModelRegistry, PromotionFilter, SqlRegistry, resolve};
@@ -27,21 +29,6 @@ async fn conformance(backend: Backend) {
         .expect("connect")
         .with_artifacts_destination(destination.clone());
     suite::registry_suite(&registry, &built, &destination).await;
-}
-
-#[tokio::test]
-async fn sqlite_conformance() {
-    conformance(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn mariadb_conformance() {
-    conformance(Backend::MariaDb).await;
-}
-
-#[tokio::test]
-async fn postgres_conformance() {
-    conformance(Backend::Postgres).await;
 }
 
 #[tokio::test]
@@ -109,3 +96,5 @@ async fn a_database_without_registry_tables_is_refused() {
         .to_string();
     assert!(err.contains("model_versions"), "{err}");
 }
+
+per_backend!(conformance; sqlite_conformance, mariadb_conformance, postgres_conformance);

@@ -9,6 +9,7 @@
 //! - [`mlflow_server::MlflowServer`]: a real `mlflow server` on such a registry, for REST clients.
 //! - [`git::GitRemote`]: an empty bare remote and a clone, with helpers that read history through the
 //!   `git` CLI.
+//! - [`git_https::GitHttpsServer`]: git over https (TLS, basic-auth token) on 127.0.0.1.
 //! - [`ssh::SshServer`]: an OpenSSH server on 127.0.0.1 with its own host key, for git over ssh.
 //! - [`tools`]: where the pinned tools live (the venv made by `.ci/run`).
 //!
@@ -30,6 +31,7 @@
 pub mod bulk;
 pub mod databases;
 pub mod git;
+pub mod git_https;
 pub mod mlflow;
 pub mod mlflow_server;
 mod process;
