@@ -1,19 +1,28 @@
 //! Makes one subtree of a git repository equal to a given set of files, in one commit, and pushes
 //! it without ever forcing.
 //!
-//! ```no_run
+//! ```
 //! use gitops_writer::{ChangeSet, CommitInfo, GitOpsWriter, GixWriter, Outcome, Signature};
 //!
-//! # fn run() -> Result<(), gitops_writer::Error> {
-//! let mut writer = GixWriter::open("git@github.com:org/deploy.git", "/var/lib/mlflow-gitops/git".as_ref(), "main")?;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let remote = dir.path().join("deploy.git");
+//! # std::process::Command::new("git").args(["init", "--quiet", "--bare"]).arg(&remote).status()?;
+//! // Any remote git understands: file://, ssh:// or scp-style (GitCli::with_ssh), https:// (with_token).
+//! let url = format!("file://{}", remote.display());
+//! let mut writer = GixWriter::open(&url, &dir.path().join("work"), "main")?;
+//!
 //! let mut files = ChangeSet::new("deployments")?;
-//! files.insert("wine/production/deployment.yaml", "apiVersion: apps/v1\n…")?;
+//! files.insert("wine/production/deployment.yaml", "apiVersion: apps/v1\nkind: Deployment\n")?;
 //! let bot = Signature { name: "mlflow-gitops".into(), email: "bot@example.com".into() };
-//! let info = CommitInfo { author: bot.clone(), committer: bot, message: "wine: Production 3 → 4".into() };
-//! if let Outcome::Committed { added, modified, removed, .. } = writer.apply(&files, &info)? {
-//!     println!("+{} ~{} -{}", added.len(), modified.len(), removed.len());
-//!     writer.push()?;
-//! }
+//! let info = CommitInfo { author: bot.clone(), committer: bot, message: "wine: Production → 4".into() };
+//!
+//! let Outcome::Committed { added, .. } = writer.apply(&files, &info)? else { unreachable!() };
+//! assert_eq!(added, ["deployments/wine/production/deployment.yaml"]);
+//! writer.push()?;
+//!
+//! // The same files again: no commit, nothing to push.
+//! assert_eq!(writer.apply(&files, &info)?, Outcome::Unchanged);
 //! # Ok(()) }
 //! ```
 //!

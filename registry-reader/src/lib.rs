@@ -1,19 +1,28 @@
 //! Reads which model versions an MLflow Model Registry has promoted (stages `Staging`/`Production`
 //! and aliases such as `champion`) and where their files really are.
 //!
-//! ```no_run
-//! use registry_reader::{ModelRegistry, PromotionFilter, SqlRegistry};
+//! ```
+//! use registry_reader::{Channel, ModelRegistry, PromotionFilter, SqlRegistry, Stage};
 //!
-//! # async fn run() -> Result<(), registry_reader::Error> {
-//! let registry = SqlRegistry::connect("sqlite:////var/lib/mlflow/mlflow.db").await?
-//!     .with_artifacts_destination("s3://mlflow/artifacts");
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), registry_reader::Error> {
+//! // A registry made by MLflow 2.9.2 (committed fixture); any `--backend-store-uri` works here.
+//! let uri = concat!("sqlite:///", env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mlflow-2.9.2.db");
+//! let registry = SqlRegistry::connect(uri).await?.with_artifacts_destination("s3://mlflow/artifacts");
 //! let promoted = registry.promoted(&PromotionFilter::default()).await?;
 //! for v in &promoted.versions {
 //!     println!("{} v{} {:?} -> {}", v.name, v.version, v.channels, v.artifact_uri);
 //! }
-//! for e in &promoted.errors {
-//!     eprintln!("skipped: {e}");
-//! }
+//! let wine_production = promoted
+//!     .versions
+//!     .iter()
+//!     .find(|v| v.name == "wine" && v.channels.contains(&Channel::Stage(Stage::Production)))
+//!     .expect("wine is in Production");
+//! assert_eq!(wine_production.version, 3, "two versions in Production: the highest serves");
+//! assert!(promoted.errors.is_empty());
+//!
+//! // Cheap to poll: unchanged until the registry changes.
+//! assert_eq!(registry.fingerprint().await?, registry.fingerprint().await?);
 //! # Ok(()) }
 //! ```
 //!

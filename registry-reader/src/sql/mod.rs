@@ -379,9 +379,12 @@ impl ModelRegistry for SqlRegistry {
         assemble::promoted(state, filter, self, self.artifacts_destination.as_deref()).await
     }
 
-    /// Cheap when nothing changed: a change token (see [`SqlRegistry::change_token`]) is compared
-    /// with the one read before the last exact computation, and only a different or unknown token
-    /// leads to hashing the promotion-relevant rows again.
+    /// Cheap when nothing changed: a change token is compared with the one read before the last
+    /// exact computation, and only a different or unknown token leads to hashing the
+    /// promotion-relevant rows again. Tokens: SQLite `PRAGMA data_version`, PostgreSQL
+    /// `pg_current_snapshot()`, MariaDB `Innodb_lsn_current` (MySQL `Innodb_redo_log_current_lsn`).
+    /// Writes elsewhere on a PostgreSQL or MariaDB server also move the token; that only costs a
+    /// recomputation that finds the same fingerprint.
     async fn fingerprint(&self) -> Result<Fingerprint, Error> {
         let mut probe = self.probe.lock().await;
         // Read before computing: a write racing the computation then changes the next token.
