@@ -7,7 +7,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use gitops_writer::{ChangeSet, CommitInfo, GitOpsWriter, GixWriter, Signature};
+use gitops_writer::{ChangeSet, CommitInfo, GitOpsWriter, GixWriter};
 use testkit::git::GitRemote;
 
 fn big_set(version: u32) -> ChangeSet {
@@ -22,16 +22,11 @@ fn big_set(version: u32) -> ChangeSet {
     set
 }
 
+#[allow(dead_code)] // shared helpers; this file uses some of them
+mod common;
+
 fn info() -> CommitInfo {
-    let bot = Signature {
-        name: "bot".into(),
-        email: "bot@example.invalid".into(),
-    };
-    CommitInfo {
-        author: bot.clone(),
-        committer: bot,
-        message: "sync".into(),
-    }
+    common::commit_info("sync")
 }
 
 #[test]

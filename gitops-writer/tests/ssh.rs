@@ -1,22 +1,15 @@
 //! git over ssh against a real sshd on 127.0.0.1: pushes with the given key when the host key is
 //! known, and refuses a spoofed or unknown host key (never trust on first use).
 
-use gitops_writer::{
-    ChangeSet, CommitInfo, Error, GitCli, GitOpsWriter, GixWriter, Signature, SshAuth,
-};
+use gitops_writer::{ChangeSet, CommitInfo, Error, GitCli, GitOpsWriter, GixWriter, SshAuth};
 use testkit::git::GitRemote;
 use testkit::ssh::SshServer;
 
+#[allow(dead_code)] // shared helpers; this file uses some of them
+mod common;
+
 fn info() -> CommitInfo {
-    let bot = Signature {
-        name: "bot".into(),
-        email: "bot@example.invalid".into(),
-    };
-    CommitInfo {
-        author: bot.clone(),
-        committer: bot,
-        message: "over ssh".into(),
-    }
+    common::commit_info("over ssh")
 }
 
 fn transport(server: &SshServer, remote: &GitRemote, known_hosts: std::path::PathBuf) -> GitCli {

@@ -5,30 +5,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use gitops_writer::{
-    ChangeSet, CommitInfo, Error, GitCli, GitOpsWriter, GixWriter, Outcome, Pushed, Signature,
-    Transport,
+    ChangeSet, Error, GitCli, GitOpsWriter, GixWriter, Outcome, Pushed, Transport,
 };
 use testkit::git::GitRemote;
 
-fn info(message: &str) -> CommitInfo {
-    let bot = Signature {
-        name: "mlflow-gitops".into(),
-        email: "bot@example.invalid".into(),
-    };
-    CommitInfo {
-        author: bot.clone(),
-        committer: bot,
-        message: message.into(),
-    }
-}
+mod common;
 
-fn set(prefix: &str, files: &[(&str, &str)]) -> ChangeSet {
-    let mut set = ChangeSet::new(prefix).unwrap();
-    for (path, content) in files {
-        set.insert(path, *content).unwrap();
-    }
-    set
-}
+use common::{change_set as set, commit_info as info};
 
 fn writer(remote: &GitRemote, name: &str) -> GixWriter {
     GixWriter::open(&remote.url(), &remote.scratch_path().join(name), "main").expect("open writer")
