@@ -1,12 +1,11 @@
 //! A git smart-HTTP server over TLS on 127.0.0.1 that accepts one basic-auth token
 //! (`git http-backend` behind `testkit/python/git_https_server.py`), with a self-signed certificate.
 
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::process::{Guarded, free_port, log_tail};
+use crate::process::{Guarded, free_port, listening, wait_ready};
 use crate::tools::{python, python_scripts_dir, system_tool};
 
 /// The server; stopped on drop.
@@ -66,19 +65,9 @@ impl GitHttpsServer {
             &log,
             &dir.path().join("scratch"),
         );
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                process.is_running(),
-                "testkit: git https server exited:\n{}",
-                log_tail(&log, 3000)
-            );
-            assert!(
-                Instant::now() < deadline,
-                "testkit: git https server not listening"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_ready(&mut process, &log, Duration::from_secs(30), || {
+            listening(port)
+        });
         GitHttpsServer {
             port,
             dir,

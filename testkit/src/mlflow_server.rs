@@ -2,10 +2,10 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::mlflow::Registry;
-use crate::process::{Guarded, free_port, log_tail};
+use crate::process::{Guarded, free_port, log_tail, wait_ready};
 use crate::tools::venv_tool;
 
 /// A tracking server on 127.0.0.1 serving a registry's database; stopped on drop.
@@ -46,20 +46,9 @@ impl MlflowServer {
             &dir.path().join("scratch"),
         );
         let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while !health_ok(port) {
-            assert!(
-                process.is_running(),
-                "testkit: mlflow server exited:\n{}",
-                log_tail(&log, 4000)
-            );
-            assert!(
-                Instant::now() < deadline,
-                "testkit: mlflow server not healthy after 120 s:\n{}",
-                log_tail(&log, 4000)
-            );
-            std::thread::sleep(Duration::from_millis(250));
-        }
+        wait_ready(&mut process, &log, Duration::from_secs(120), || {
+            health_ok(port)
+        });
         MlflowServer {
             url,
             _process: process,

@@ -97,6 +97,35 @@ impl Drop for Guarded {
     }
 }
 
+/// Polls `ready` until it holds; panics with the log's tail if the process exits or `timeout` passes.
+pub(crate) fn wait_ready(
+    process: &mut Guarded,
+    log: &Path,
+    timeout: std::time::Duration,
+    mut ready: impl FnMut() -> bool,
+) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !ready() {
+        let name = process.name().to_owned();
+        assert!(
+            process.is_running(),
+            "testkit: {name} exited:\n{}",
+            log_tail(log, 4000)
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "testkit: {name} not ready after {timeout:?}:\n{}",
+            log_tail(log, 4000)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Whether something accepts TCP connections on 127.0.0.1:`port`.
+pub(crate) fn listening(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
 /// The last `max` bytes of a log file, for failure messages.
 pub(crate) fn log_tail(path: &Path, max: usize) -> String {
     let mut text = String::new();

@@ -1,11 +1,10 @@
 //! A real OpenSSH server on 127.0.0.1 for git over ssh, with its own host key and a client key.
 
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::process::{Guarded, free_port, log_tail};
+use crate::process::{Guarded, free_port, listening, wait_ready};
 use crate::tools::system_tool;
 
 /// `sshd` on a free 127.0.0.1 port accepting one client key for the current user; stopped on drop.
@@ -64,20 +63,9 @@ impl SshServer {
         ];
         let log = d.join("sshd.log");
         let mut process = Guarded::spawn("sshd", &sshd, &args, &log, &d.join("scratch"));
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                process.is_running(),
-                "testkit: sshd exited:\n{}",
-                log_tail(&log, 3000)
-            );
-            assert!(
-                Instant::now() < deadline,
-                "testkit: sshd not listening:\n{}",
-                log_tail(&log, 3000)
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_ready(&mut process, &log, Duration::from_secs(20), || {
+            listening(port)
+        });
         SshServer {
             port,
             dir,
