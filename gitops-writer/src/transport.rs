@@ -169,7 +169,7 @@ impl GitCli {
         let out = cmd.output().map_err(|e| format!("cannot run git: {e}"))?;
         Ok((
             out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
+            self.scrub(&String::from_utf8_lossy(&out.stdout)),
             explain(&self.scrub(&String::from_utf8_lossy(&out.stderr))),
         ))
     }

@@ -4,8 +4,10 @@
 
 #[macro_use]
 mod backends;
+#[allow(dead_code)] // shared with the other test binaries; this one uses the reading helpers
+mod suite;
 
-use registry_reader::{Channel, ModelRegistry, PromotionFilter, SqlRegistry, Stage};
+use registry_reader::{Channel, Stage};
 use testkit::databases::{Backend, Database};
 use testkit::mlflow::{ModelSpec, Scenario, SourceSpec, VersionSpec};
 
@@ -133,19 +135,9 @@ async fn hostile(backend: Backend) {
         );
     }
 
-    let registry = SqlRegistry::connect(&built.backend_store_uri())
-        .await
-        .expect("connect");
-    let promoted = registry
-        .promoted(&PromotionFilter::default())
-        .await
-        .expect("a bad row is no failure of the read");
+    let promoted = suite::read_promoted(&built.backend_store_uri()).await;
 
-    let served: Vec<(&str, u64)> = promoted
-        .versions
-        .iter()
-        .map(|v| (v.name.as_str(), v.version))
-        .collect();
+    let served = suite::served(&promoted);
     assert_eq!(
         served,
         vec![("good", 1), ("odd\n: name #x", 1)],

@@ -8,7 +8,7 @@ mod suite;
 
 use std::path::Path;
 
-use registry_reader::{Channel, ModelRegistry, PromotionFilter, SqlRegistry, Stage};
+use registry_reader::{Channel, Stage};
 use testkit::mlflow::Report;
 
 async fn check(version: &str) -> registry_reader::Promoted {
@@ -20,13 +20,7 @@ async fn check(version: &str) -> registry_reader::Promoted {
     .expect("report JSON");
     assert_eq!(report.mlflow_version, version);
     let db = dir.join(format!("mlflow-{version}.db"));
-    let registry = SqlRegistry::connect(&format!("sqlite:///{}", db.display()))
-        .await
-        .expect("connect");
-    let promoted = registry
-        .promoted(&PromotionFilter::default())
-        .await
-        .expect("promoted");
+    let promoted = suite::read_promoted(&format!("sqlite:///{}", db.display())).await;
     assert!(promoted.errors.is_empty(), "{:?}", promoted.errors);
     assert_eq!(
         suite::actual(&promoted),
@@ -38,11 +32,7 @@ async fn check(version: &str) -> registry_reader::Promoted {
 #[tokio::test]
 async fn mlflow_1_30_registry() {
     let promoted = check("1.30.1").await;
-    let served: Vec<(&str, u64)> = promoted
-        .versions
-        .iter()
-        .map(|v| (v.name.as_str(), v.version))
-        .collect();
+    let served = suite::served(&promoted);
     assert_eq!(
         served,
         vec![("Iris", 1), ("wine", 2), ("wine", 3)],

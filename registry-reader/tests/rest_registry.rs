@@ -1,6 +1,7 @@
 //! `RestRegistry` against a real `mlflow server` agrees with `SqlRegistry` on the same store, and
 //! both agree with MLflow's own client.
 
+#[allow(dead_code)] // shared with the other test binaries; this one uses the suite only
 mod suite;
 
 use registry_reader::{ModelRegistry, PromotionFilter, RestRegistry, SqlRegistry, resolve};

@@ -4,7 +4,7 @@
 mod backends;
 mod suite;
 
-use registry_reader::{ModelRegistry, PromotionFilter, SqlRegistry, resolve};
+use registry_reader::{SqlRegistry, resolve};
 use testkit::databases::Backend;
 use testkit::mlflow::{ModelSpec, Scenario, VersionSpec};
 
@@ -47,15 +47,8 @@ async fn mlflow_artifacts_without_destination_is_a_per_version_error() {
                 .version(VersionSpec::new(testkit::mlflow::SourceSpec::Path).stage("Production")),
         )
         .build(Backend::Sqlite);
-    let registry = SqlRegistry::connect(&built.backend_store_uri())
-        .await
-        .expect("connect");
-    let promoted = registry
-        .promoted(&PromotionFilter::default())
-        .await
-        .expect("promoted");
-    assert_eq!(promoted.versions.len(), 1);
-    assert_eq!(promoted.versions[0].name, "fine");
+    let promoted = suite::read_promoted(&built.backend_store_uri()).await;
+    assert_eq!(suite::served(&promoted), vec![("fine", 1)]);
     assert_eq!(promoted.errors.len(), 1);
     assert_eq!(promoted.errors[0].name, "served");
     assert!(

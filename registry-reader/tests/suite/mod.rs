@@ -6,6 +6,26 @@ use std::collections::BTreeMap;
 use registry_reader::{Channel, ModelRegistry, Promoted, PromotionFilter, Stage, resolve};
 use testkit::mlflow::{ModelSpec, Registry, Report, Scenario, SourceSpec, VersionSpec};
 
+/// `promoted()` with the default filter on a freshly connected `SqlRegistry` at `uri`.
+pub async fn read_promoted(uri: &str) -> Promoted {
+    let registry = registry_reader::SqlRegistry::connect(uri)
+        .await
+        .expect("connect");
+    registry
+        .promoted(&PromotionFilter::default())
+        .await
+        .expect("a bad row is no failure of the read")
+}
+
+/// (name, version) of every served version, in order.
+pub fn served(promoted: &Promoted) -> Vec<(&str, u64)> {
+    promoted
+        .versions
+        .iter()
+        .map(|v| (v.name.as_str(), v.version))
+        .collect()
+}
+
 /// A 250-character unicode name, as MLflow allows it.
 pub fn long_name() -> String {
     format!("Ω{}", "x".repeat(249))
