@@ -11,6 +11,8 @@
 //!   `git` CLI.
 //! - [`git_https::GitHttpsServer`]: git over https (TLS, basic-auth token) on 127.0.0.1.
 //! - [`ssh::SshServer`]: an OpenSSH server on 127.0.0.1 with its own host key, for git over ssh.
+//! - [`kube`]: `kubectl kustomize`, `kubernetes-validate --strict`, the real CRD schemas and a
+//!   YAML 1.1 reader, judging generated manifests.
 //! - [`tools`]: where the pinned tools live (the venv made by `.ci/run`).
 //!
 //! Helpers panic, with the command that fixes the problem, when a component is missing or fails:
@@ -32,6 +34,7 @@ pub mod bulk;
 pub mod databases;
 pub mod git;
 pub mod git_https;
+pub mod kube;
 pub mod mlflow;
 pub mod mlflow_server;
 mod process;

@@ -1,0 +1,225 @@
+//! An ordered set of Kubernetes objects and its deterministic rendering.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::{Error, Result, yaml};
+
+/// What identifies an object to the API server: apiVersion, kind, namespace and name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectKey {
+    /// `apps/v1`, `networking.istio.io/v1`, …
+    pub api_version: String,
+    /// `Deployment`, `VirtualService`, …
+    pub kind: String,
+    /// Namespace; `None` for cluster-scoped kinds such as Namespace.
+    pub namespace: Option<String>,
+    /// `metadata.name`.
+    pub name: String,
+}
+
+impl fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} ", self.api_version, self.kind)?;
+        match &self.namespace {
+            Some(ns) => write!(f, "{ns}/{}", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
+/// One object: its key and its serialized body (fields in the order the type declares them).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Manifest {
+    key: ObjectKey,
+    body: Value,
+}
+
+impl Manifest {
+    /// Wraps an already serialized object, reading its key from the body.
+    pub fn from_value(body: Value) -> Result<Self> {
+        let text = |pointer: &str, field: &'static str| {
+            body.pointer(pointer)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .ok_or(Error::Incomplete { field })
+        };
+        let key = ObjectKey {
+            api_version: text("/apiVersion", "apiVersion")?,
+            kind: text("/kind", "kind")?,
+            namespace: text("/metadata/namespace", "metadata.namespace").ok(),
+            name: text("/metadata/name", "metadata.name")?,
+        };
+        Ok(Self { key, body })
+    }
+
+    /// Serializes a typed object (k8s-openapi kinds and this crate's custom kinds carry their
+    /// apiVersion and kind).
+    pub fn new<T: Serialize>(object: &T) -> Result<Self> {
+        let body = serde_json::to_value(object).map_err(|e| Error::Yaml {
+            context: "object".into(),
+            message: e.to_string(),
+        })?;
+        Self::from_value(body)
+    }
+
+    /// The object's identity.
+    pub fn key(&self) -> &ObjectKey {
+        &self.key
+    }
+
+    /// The object as a JSON tree.
+    pub fn body(&self) -> &Value {
+        &self.body
+    }
+
+    /// The object as a typed value, e.g. `manifest.decode::<NetworkPolicy>()`.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_value(self.body.clone()).map_err(|e| Error::Yaml {
+            context: self.key.to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The object as one YAML document.
+    pub fn to_yaml(&self) -> Result<String> {
+        yaml::to_document(&self.body, &self.key.to_string())
+    }
+}
+
+/// Objects in insertion order, at most one per [`ObjectKey`].
+///
+/// Rendering is a pure function of the content: equal sets give byte-identical YAML, so an
+/// unchanged registry produces an unchanged git tree and no commit.
+///
+/// ```
+/// use k8s_openapi::api::core::v1::Namespace;
+/// use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+/// use manifests_core::ManifestSet;
+///
+/// let ns = Namespace {
+///     metadata: ObjectMeta { name: Some("team-a".into()), ..Default::default() },
+///     ..Default::default()
+/// };
+/// let mut set = ManifestSet::new();
+/// set.push(&ns)?;
+/// assert!(set.push(&ns).is_err(), "a duplicate is refused");
+/// assert_eq!(set.to_yaml()?, "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n");
+/// # Ok::<(), manifests_core::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ManifestSet {
+    items: Vec<Manifest>,
+    keys: HashSet<ObjectKey>,
+}
+
+impl ManifestSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a typed object at the end; a second object with the same key is an error.
+    pub fn push<T: Serialize>(&mut self, object: &T) -> Result<()> {
+        self.insert(Manifest::new(object)?)
+    }
+
+    /// Adds an already serialized object at the end; a second object with the same key is an error.
+    pub fn insert(&mut self, manifest: Manifest) -> Result<()> {
+        if !self.keys.insert(manifest.key.clone()) {
+            return Err(Error::Duplicate(manifest.key));
+        }
+        self.items.push(manifest);
+        Ok(())
+    }
+
+    /// Appends every object of `other`, in its order; stops at the first duplicate.
+    pub fn extend(&mut self, other: ManifestSet) -> Result<()> {
+        other.items.into_iter().try_for_each(|m| self.insert(m))
+    }
+
+    /// The objects in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Manifest> {
+        self.items.iter()
+    }
+
+    /// Number of objects.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True when the set holds no object.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The object with this key, if present.
+    pub fn get(&self, key: &ObjectKey) -> Option<&Manifest> {
+        self.items.iter().find(|m| &m.key == key)
+    }
+
+    /// All objects as one multi-document YAML text, each document opened by `---`.
+    pub fn to_yaml(&self) -> Result<String> {
+        let mut out = String::new();
+        for manifest in &self.items {
+            out.push_str("---\n");
+            out.push_str(&manifest.to_yaml()?);
+        }
+        Ok(out)
+    }
+
+    /// The objects grouped into files by kind, in order of first appearance: `deployment.yaml`,
+    /// `service.yaml`, `virtualservice.yaml`, … (several objects of one kind share its file). Kinds
+    /// are unique per API group in everything this crate emits; a kind that two groups share gets
+    /// the group in its file name.
+    pub fn files(&self) -> Result<Vec<(String, String)>> {
+        let mut files: Vec<(String, String)> = Vec::new();
+        for manifest in &self.items {
+            let name = self.file_name(&manifest.key);
+            let document = format!("---\n{}", manifest.to_yaml()?);
+            match files.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, text)) => text.push_str(&document),
+                None => files.push((name, document)),
+            }
+        }
+        Ok(files)
+    }
+
+    fn file_name(&self, key: &ObjectKey) -> String {
+        let kind = key.kind.to_ascii_lowercase();
+        let shared = self
+            .items
+            .iter()
+            .any(|m| m.key.kind == key.kind && m.key.api_version != key.api_version);
+        if shared {
+            let group = key.api_version.rsplit_once('/').map_or("core", |(g, _)| g);
+            format!("{kind}.{group}.yaml")
+        } else {
+            format!("{kind}.yaml")
+        }
+    }
+
+    /// Reads a multi-document YAML text back (what [`to_yaml`](Self::to_yaml) or `kubectl
+    /// kustomize` wrote); `context` names the source in errors.
+    pub fn from_yaml(text: &str, context: &str) -> Result<Self> {
+        let mut set = Self::new();
+        for body in yaml::from_documents::<Value>(text, context)? {
+            set.insert(Manifest::from_value(body)?)?;
+        }
+        Ok(set)
+    }
+}
+
+impl<'a> IntoIterator for &'a ManifestSet {
+    type Item = &'a Manifest;
+    type IntoIter = std::slice::Iter<'a, Manifest>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}

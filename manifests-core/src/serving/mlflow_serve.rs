@@ -1,0 +1,202 @@
+//! `mlflow models serve` in a Deployment, a Service, and a VirtualService through the team gateway.
+
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::core::v1::{
+    Container, ContainerPort, PodSpec, PodTemplateSpec, Service, ServicePort, ServiceSpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde::{Deserialize, Serialize};
+
+use super::{S3Access, ServingSpec, ServingTarget};
+use crate::crds::istio::{
+    Destination, HttpMatchRequest, HttpRewrite, HttpRoute, HttpRouteDestination, PortSelector,
+    StringMatch, VirtualService, VirtualServiceSpec,
+};
+use crate::meta::{self, Resources};
+use crate::{ManifestSet, Result};
+
+const APP: &str = "mlflow-model";
+const PORT: i32 = 8080;
+
+/// Serve with MLflow's own scoring server, loading the model from its mirror.
+///
+/// The pod reads the mirror directly (`-m s3://…`), so serving does not depend on the tracking
+/// server being up; `--env-manager local` means the image must already hold the model's
+/// dependencies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct MlflowServe {
+    /// Container image with MLflow and the model's libraries (default `ghcr.io/mlflow/mlflow:v3.17.2`).
+    pub image: String,
+    /// Replicas (default 1).
+    pub replicas: i32,
+    /// S3 endpoint and credential references.
+    pub s3: S3Access,
+    /// Requests and limits.
+    pub resources: Resources,
+    /// Istio gateway the route attaches to, `namespace/name`; default `<namespace>/mlflow-gateway`,
+    /// the gateway the tenant bundle declares.
+    pub gateway: Option<String>,
+    /// Path prefix under which models are routed (default `/serving`).
+    pub route_base: String,
+    /// How long the model may take to load before the pod is restarted, in seconds (default 600):
+    /// the port opens only after the model is downloaded and loaded.
+    pub startup_seconds: i32,
+}
+
+impl Default for MlflowServe {
+    fn default() -> Self {
+        Self {
+            image: "ghcr.io/mlflow/mlflow:v3.17.2".into(),
+            replicas: 1,
+            s3: S3Access::default(),
+            resources: Resources::default(),
+            gateway: None,
+            route_base: "/serving".into(),
+            startup_seconds: 600,
+        }
+    }
+}
+
+impl ServingTarget for MlflowServe {
+    fn name(&self) -> &str {
+        "mlflow-serve"
+    }
+
+    fn render(&self, spec: &ServingSpec) -> Result<ManifestSet> {
+        spec.check()?;
+        let mut set = ManifestSet::new();
+        set.push(&self.deployment(spec)?)?;
+        set.push(&self.service(spec))?;
+        set.push(&self.virtual_service(spec))?;
+        Ok(set)
+    }
+}
+
+impl MlflowServe {
+    fn deployment(&self, spec: &ServingSpec) -> Result<Deployment> {
+        let name = spec.name();
+        let (tmp, tmp_mount) = meta::scratch_volume("tmp", "/tmp", false);
+        let (shm, shm_mount) = meta::scratch_volume("dshm", "/dev/shm", true);
+        let mut env = self.s3.env("serving.s3")?;
+        // The root filesystem is read-only: MLflow downloads the model under $HOME and /tmp.
+        env.push(meta::env("HOME", "/tmp"));
+        let period = 10;
+        let container = Container {
+            name: "model".into(),
+            image: Some(self.image.clone()),
+            command: Some(vec!["mlflow".into()]),
+            args: Some(
+                [
+                    "models",
+                    "serve",
+                    "-m",
+                    &spec.model_uri,
+                    "-h",
+                    "0.0.0.0",
+                    "-p",
+                    "8080",
+                    "--env-manager",
+                    "local",
+                ]
+                .map(str::to_owned)
+                .to_vec(),
+            ),
+            ports: Some(vec![ContainerPort {
+                name: Some("http".into()),
+                container_port: PORT,
+                protocol: Some("TCP".into()),
+                ..Default::default()
+            }]),
+            env: Some(env),
+            startup_probe: Some(meta::http_probe(
+                "/ping",
+                period,
+                (self.startup_seconds / period).max(1),
+            )),
+            readiness_probe: Some(meta::http_probe("/ping", period, 3)),
+            liveness_probe: Some(meta::http_probe("/ping", 20, 3)),
+            resources: Some(self.resources.requirements()),
+            security_context: Some(meta::restricted_container_security()),
+            volume_mounts: Some(vec![tmp_mount, shm_mount]),
+            ..Default::default()
+        };
+        let selector = meta::selector_labels(APP, &name);
+        Ok(Deployment {
+            metadata: spec.metadata(APP, "model-server"),
+            spec: Some(DeploymentSpec {
+                replicas: Some(self.replicas),
+                selector: LabelSelector {
+                    match_labels: Some(selector),
+                    ..Default::default()
+                },
+                template: PodTemplateSpec {
+                    metadata: Some(ObjectMeta {
+                        labels: Some(spec.labels(APP, "model-server")),
+                        ..Default::default()
+                    }),
+                    spec: Some(PodSpec {
+                        // A model server never talks to the Kubernetes API.
+                        automount_service_account_token: Some(false),
+                        security_context: Some(meta::restricted_pod_security()),
+                        containers: vec![container],
+                        volumes: Some(vec![tmp, shm]),
+                        ..Default::default()
+                    }),
+                },
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+    }
+
+    fn service(&self, spec: &ServingSpec) -> Service {
+        Service {
+            metadata: spec.metadata(APP, "model-server"),
+            spec: Some(ServiceSpec {
+                selector: Some(meta::selector_labels(APP, &spec.name())),
+                ports: Some(vec![ServicePort {
+                    name: Some("http".into()),
+                    port: PORT,
+                    target_port: Some(IntOrString::String("http".into())),
+                    protocol: Some("TCP".into()),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn virtual_service(&self, spec: &ServingSpec) -> VirtualService {
+        let gateway = self
+            .gateway
+            .clone()
+            .unwrap_or_else(|| format!("{}/{}", spec.namespace, crate::tenant::GATEWAY_NAME));
+        let route = HttpRoute {
+            name: Some("model".into()),
+            matches: vec![HttpMatchRequest {
+                uri: Some(StringMatch::Prefix(spec.route_prefix(&self.route_base))),
+            }],
+            rewrite: Some(HttpRewrite { uri: "/".into() }),
+            route: vec![HttpRouteDestination {
+                destination: Destination {
+                    host: format!("{}.{}.svc.cluster.local", spec.name(), spec.namespace),
+                    port: Some(PortSelector {
+                        number: PORT as u32,
+                    }),
+                },
+            }],
+            timeout: None,
+        };
+        VirtualService {
+            metadata: spec.metadata(APP, "model-route"),
+            spec: VirtualServiceSpec {
+                hosts: vec!["*".into()],
+                gateways: vec![gateway],
+                http: vec![route],
+            },
+        }
+    }
+}

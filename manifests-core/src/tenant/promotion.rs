@@ -1,0 +1,227 @@
+//! The promotion daemon, the Argo CD Application that applies what it writes, and the
+//! ServiceAccount KServe reads the mirrors with.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Container, ContainerPort, EnvVar, ObjectReference, SecretVolumeSource, ServiceAccount, Volume,
+    VolumeMount,
+};
+
+use super::mlflow_server;
+use super::spec::{GitOps, TenantSpec};
+use super::workload::Component;
+use crate::crds::argocd::{
+    Application, ApplicationDestination, ApplicationSource, ApplicationSpec, AutomatedSync,
+    SyncPolicy,
+};
+use crate::meta;
+use crate::{Error, ManifestSet, Result};
+
+/// Name of the daemon's Deployment, Service and ServiceAccount.
+pub const NAME: &str = "mlflow-gitops";
+/// Port of the daemon's `/healthz` and `/metrics`.
+pub const METRICS_PORT: i32 = 9090;
+const GIT_DIR: &str = "/etc/mlflow-gitops/git";
+
+pub(crate) fn render(
+    spec: &TenantSpec,
+    gitops: &GitOps,
+    s3_env: &[EnvVar],
+    s3_endpoint: Option<&str>,
+) -> Result<ManifestSet> {
+    meta::check_no_credentials("tenant.gitops.repoUrl", &gitops.repo_url)?;
+    if gitops.repo_url.is_empty() {
+        return Err(Error::Invalid {
+            field: "tenant.gitops.repoUrl".into(),
+            reason: "required when gitops is set".into(),
+        });
+    }
+    if !["mlflow-serve", "kserve"].contains(&gitops.target.as_str()) {
+        return Err(Error::Invalid {
+            field: "tenant.gitops.target".into(),
+            reason: format!("{:?}: expected mlflow-serve or kserve", gitops.target),
+        });
+    }
+    let ns = spec.namespace.as_str();
+    let component = Component {
+        namespace: ns,
+        name: NAME,
+        component: "promotion-daemon",
+    };
+    let mut set = ManifestSet::new();
+    set.push(&component.service_account())?;
+    set.push(&daemon(&component, spec, gitops, s3_env))?;
+    set.push(&component.service(&[("http", METRICS_PORT)]))?;
+    if gitops.target == "kserve" {
+        set.push(&kserve_account(spec, s3_endpoint))?;
+    }
+    set.push(&application(spec, gitops))?;
+    Ok(set)
+}
+
+fn daemon(
+    component: &Component<'_>,
+    spec: &TenantSpec,
+    gitops: &GitOps,
+    s3_env: &[EnvVar],
+) -> k8s_openapi::api::apps::v1::Deployment {
+    let ns = spec.namespace.as_str();
+    let mirror = format!("s3://{}/{}", spec.bucket, spec.mirror_prefix);
+    let key = format!("{GIT_DIR}/ssh-privatekey");
+    let known_hosts = format!("{GIT_DIR}/known_hosts");
+    let listen = format!("0.0.0.0:{METRICS_PORT}");
+    let tracking = mlflow_server::tracking_uri(ns);
+    let path = gitops.path_for(ns);
+    let args = [
+        "watch",
+        "--registry",
+        &tracking,
+        "--mirror",
+        &mirror,
+        "--repo",
+        &gitops.repo_url,
+        "--branch",
+        &gitops.branch,
+        "--prefix",
+        &path,
+        "--namespace",
+        ns,
+        "--target",
+        &gitops.target,
+        "--ssh-key",
+        &key,
+        "--known-hosts",
+        &known_hosts,
+        "--interval",
+        &gitops.interval,
+        "--listen",
+        &listen,
+        "--push",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let (work, work_mount) = meta::scratch_volume("work", "/var/lib/mlflow-gitops", false);
+    let (tmp, tmp_mount) = meta::scratch_volume("tmp", "/tmp", false);
+    let git = Volume {
+        name: "git".into(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(gitops.git_secret.clone()),
+            // Group-readable for the pod's fsGroup; ssh only rejects keys the user itself owns
+            // with loose permissions, and these files belong to root.
+            default_mode: Some(0o440),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let mut env = s3_env.to_vec();
+    env.push(meta::env("HOME", "/tmp"));
+    env.push(meta::env(
+        "MLFLOW_GITOPS_WORK_DIR",
+        "/var/lib/mlflow-gitops",
+    ));
+    let container = Container {
+        name: "mlflow-gitops".into(),
+        image: Some(gitops.image.clone()),
+        args: Some(args),
+        ports: Some(vec![ContainerPort {
+            name: Some("http".into()),
+            container_port: METRICS_PORT,
+            protocol: Some("TCP".into()),
+            ..Default::default()
+        }]),
+        env: Some(env),
+        readiness_probe: Some(meta::http_probe("/healthz", 10, 3)),
+        liveness_probe: Some(meta::http_probe("/healthz", 30, 5)),
+        resources: Some(
+            meta::Resources {
+                cpu_request: "50m".into(),
+                memory_request: "128Mi".into(),
+                cpu_limit: None,
+                memory_limit: "512Mi".into(),
+            }
+            .requirements(),
+        ),
+        volume_mounts: Some(vec![
+            VolumeMount {
+                name: "git".into(),
+                mount_path: GIT_DIR.into(),
+                read_only: Some(true),
+                ..Default::default()
+            },
+            work_mount,
+            tmp_mount,
+        ]),
+        ..Default::default()
+    };
+    component.deployment(container, vec![git, work, tmp], false)
+}
+
+/// KServe's storage initializer reads the S3 settings from the ServiceAccount's annotations and
+/// the keys from the Secret it lists.
+fn kserve_account(spec: &TenantSpec, s3_endpoint: Option<&str>) -> ServiceAccount {
+    let component = Component {
+        namespace: &spec.namespace,
+        name: crate::serving::DEFAULT_SERVICE_ACCOUNT,
+        component: "model-storage-access",
+    };
+    let mut account = component.service_account();
+    let mut annotations = BTreeMap::new();
+    if let Some(endpoint) = s3_endpoint {
+        let https = endpoint.starts_with("https://");
+        let host = endpoint
+            .trim_start_matches("https://")
+            .trim_start_matches("http://")
+            .trim_end_matches('/');
+        annotations.insert("serving.kserve.io/s3-endpoint".into(), host.to_owned());
+        annotations.insert(
+            "serving.kserve.io/s3-usehttps".into(),
+            if https { "1" } else { "0" }.into(),
+        );
+    }
+    annotations.insert(
+        "serving.kserve.io/s3-region".into(),
+        super::region(spec).into(),
+    );
+    account.metadata.annotations = Some(annotations);
+    account.secrets = Some(vec![ObjectReference {
+        name: Some(spec.s3_secret.name.clone()),
+        ..Default::default()
+    }]);
+    account
+}
+
+fn application(spec: &TenantSpec, gitops: &GitOps) -> Application {
+    let ns = spec.namespace.as_str();
+    let mut metadata = meta::object_meta(
+        &format!("{ns}-models"),
+        &gitops.argocd_namespace,
+        meta::standard_labels("mlflow-models", ns, "gitops"),
+        BTreeMap::new(),
+    );
+    // Argo CD deletes the tenant's model objects when the Application is deleted, not orphaning them.
+    metadata.finalizers = Some(vec!["resources-finalizer.argocd.argoproj.io".into()]);
+    Application {
+        metadata,
+        spec: ApplicationSpec {
+            project: gitops.argocd_project.clone(),
+            source: ApplicationSource {
+                repo_url: gitops.repo_url.clone(),
+                target_revision: gitops.branch.clone(),
+                path: gitops.path_for(ns),
+            },
+            destination: ApplicationDestination {
+                server: "https://kubernetes.default.svc".into(),
+                namespace: ns.to_owned(),
+            },
+            sync_policy: Some(SyncPolicy {
+                // prune: a demoted model leaves git, and Argo CD must then remove it.
+                automated: Some(AutomatedSync {
+                    prune: true,
+                    self_heal: true,
+                }),
+                sync_options: vec!["CreateNamespace=false".into()],
+            }),
+        },
+    }
+}

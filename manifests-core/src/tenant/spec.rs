@@ -1,0 +1,288 @@
+//! What a platform engineer writes for one team: every field has a default, so the smallest spec
+//! is `namespace: team-a`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::meta::{Resources, SecretKeyRef};
+
+/// One team's workspace. Deserializable from YAML or TOML (camelCase keys); unknown keys are
+/// refused so a typo cannot silently fall back to a default.
+///
+/// ```
+/// let spec: manifests_core::TenantSpec = serde_json::from_str(r#"{"namespace": "qooba"}"#).unwrap();
+/// assert_eq!(spec.bucket, "mlflow");
+/// assert!(spec.istio_injection);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct TenantSpec {
+    /// The team's namespace (required; an RFC 1035 label).
+    pub namespace: String,
+    /// Label the namespace `istio-injection: enabled` (default true). Without sidecars there is no
+    /// mTLS identity, and the header-trust rule of the authorization policy cannot hold.
+    pub istio_injection: bool,
+    /// Bucket holding MLflow's artifacts and the model mirrors (default `mlflow`).
+    pub bucket: String,
+    /// Key prefix of the model mirrors inside the bucket (default `models`).
+    pub mirror_prefix: String,
+    /// The Secret with the S3 keys every component uses (default `mlflow-s3`, keys
+    /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`). It is referenced, never generated.
+    pub s3_secret: S3Secret,
+    /// The object store: the team's own MinIO (default) or an external S3 endpoint.
+    pub storage: Storage,
+    /// The team's MLflow tracking server and registry.
+    pub mlflow: MlflowServerSpec,
+    /// The ingress gateway and the hosts it serves.
+    pub ingress: Ingress,
+    /// Kubeflow notebooks wiring (a PodDefault); on by default.
+    pub notebooks: Notebooks,
+    /// The promotion daemon and the Argo CD Application; none when `gitops` is absent.
+    pub gitops: Option<GitOps>,
+}
+
+impl Default for TenantSpec {
+    fn default() -> Self {
+        Self {
+            namespace: String::new(),
+            istio_injection: true,
+            bucket: "mlflow".into(),
+            mirror_prefix: "models".into(),
+            s3_secret: S3Secret::default(),
+            storage: Storage::default(),
+            mlflow: MlflowServerSpec::default(),
+            ingress: Ingress::default(),
+            notebooks: Notebooks::default(),
+            gitops: None,
+        }
+    }
+}
+
+/// The Secret holding the S3 keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct S3Secret {
+    /// Secret name (default `mlflow-s3`).
+    pub name: String,
+    /// Key of the access key id (default `AWS_ACCESS_KEY_ID`).
+    pub access_key_id_key: String,
+    /// Key of the secret access key (default `AWS_SECRET_ACCESS_KEY`).
+    pub secret_access_key_key: String,
+}
+
+impl Default for S3Secret {
+    fn default() -> Self {
+        Self {
+            name: crate::serving::DEFAULT_S3_SECRET.into(),
+            access_key_id_key: "AWS_ACCESS_KEY_ID".into(),
+            secret_access_key_key: "AWS_SECRET_ACCESS_KEY".into(),
+        }
+    }
+}
+
+impl S3Secret {
+    /// Reference to the access key id.
+    pub fn access_key_id(&self) -> SecretKeyRef {
+        SecretKeyRef::new(&self.name, &self.access_key_id_key)
+    }
+
+    /// Reference to the secret access key.
+    pub fn secret_access_key(&self) -> SecretKeyRef {
+        SecretKeyRef::new(&self.name, &self.secret_access_key_key)
+    }
+}
+
+/// Where the team's objects live.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "type", deny_unknown_fields)]
+pub enum Storage {
+    /// A MinIO in the team's namespace; its root user is the S3 Secret's key pair.
+    Minio {
+        /// Image (default `quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z`).
+        #[serde(default = "default_minio_image")]
+        image: String,
+        /// Volume size (default `20Gi`).
+        #[serde(default = "default_minio_size")]
+        size: String,
+        /// StorageClass; none uses the cluster default.
+        #[serde(default)]
+        storage_class: Option<String>,
+    },
+    /// An S3 endpoint outside the namespace (AWS S3 when `endpointUrl` is absent).
+    External {
+        /// Endpoint URL, e.g. `https://s3.example.com`; no credentials in it.
+        #[serde(default)]
+        endpoint_url: Option<String>,
+        /// Region (default `us-east-1`).
+        #[serde(default = "default_region")]
+        region: String,
+    },
+}
+
+fn default_minio_image() -> String {
+    "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z".into()
+}
+
+fn default_minio_size() -> String {
+    "20Gi".into()
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
+}
+
+impl Default for Storage {
+    fn default() -> Self {
+        Self::Minio {
+            image: default_minio_image(),
+            size: default_minio_size(),
+            storage_class: None,
+        }
+    }
+}
+
+/// The team's MLflow tracking server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct MlflowServerSpec {
+    /// Image (default `ghcr.io/mlflow/mlflow:v3.17.2`).
+    pub image: String,
+    /// Backend store: SQLite on a volume (default) or a database whose URI is in a Secret.
+    pub backend: Backend,
+    /// Extra `Host` headers MLflow accepts (its DNS-rebinding guard refuses any host it does not
+    /// know; the in-cluster service names are always added). Add the external host of the UI here.
+    pub allowed_hosts: Vec<String>,
+    /// Requests and limits.
+    pub resources: Resources,
+}
+
+impl Default for MlflowServerSpec {
+    fn default() -> Self {
+        Self {
+            image: "ghcr.io/mlflow/mlflow:v3.17.2".into(),
+            backend: Backend::default(),
+            allowed_hosts: Vec::new(),
+            resources: Resources::default(),
+        }
+    }
+}
+
+/// MLflow's backend store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "type", deny_unknown_fields)]
+pub enum Backend {
+    /// `sqlite:////mlflow/mlflow.db` on a volume (one replica only: SQLite does not share).
+    Sqlite {
+        /// Volume size (default `10Gi`).
+        #[serde(default = "default_db_size")]
+        size: String,
+        /// StorageClass; none uses the cluster default.
+        #[serde(default)]
+        storage_class: Option<String>,
+    },
+    /// A MySQL or PostgreSQL URI (with its password) read from a Secret.
+    Database {
+        /// Where the URI is.
+        uri: SecretKeyRef,
+    },
+}
+
+fn default_db_size() -> String {
+    "10Gi".into()
+}
+
+impl Default for Backend {
+    fn default() -> Self {
+        Self::Sqlite {
+            size: default_db_size(),
+            storage_class: None,
+        }
+    }
+}
+
+/// Ingress through Istio.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct Ingress {
+    /// Labels of the ingress gateway pods (default `istio: ingressgateway`).
+    pub gateway_selector: BTreeMap<String, String>,
+    /// Hosts the team gateway serves (default `*`).
+    pub hosts: Vec<String>,
+    /// Path prefix of the MLflow UI (default `/mlflow/<namespace>/`).
+    pub mlflow_path: Option<String>,
+}
+
+impl Default for Ingress {
+    fn default() -> Self {
+        Self {
+            gateway_selector: BTreeMap::from([("istio".into(), "ingressgateway".into())]),
+            hosts: vec!["*".into()],
+            mlflow_path: None,
+        }
+    }
+}
+
+/// Notebook wiring.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct Notebooks {
+    /// Emit the PodDefault (default true).
+    pub enabled: bool,
+}
+
+impl Default for Notebooks {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
+/// The GitOps repository the team's models are written to, and the daemon that writes them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct GitOps {
+    /// Repository URL (required), e.g. `ssh://git@git.example.com/platform/models.git`.
+    pub repo_url: String,
+    /// Branch (default `main`).
+    pub branch: String,
+    /// Managed directory (default `deployments/<namespace>`).
+    pub path: Option<String>,
+    /// `mlflow-serve` (default) or `kserve`.
+    pub target: String,
+    /// Daemon image (default `ghcr.io/mlflow-gitops/mlflow-gitops:0.1.0`).
+    pub image: String,
+    /// Poll interval of the daemon (default `30s`).
+    pub interval: String,
+    /// Secret with the deploy key (`ssh-privatekey`) and the server's host keys (`known_hosts`):
+    /// host keys are verified, never scanned on first use (default `mlflow-gitops-git`).
+    pub git_secret: String,
+    /// Namespace where Argo CD runs (default `argocd`).
+    pub argocd_namespace: String,
+    /// Argo CD project (default `default`).
+    pub argocd_project: String,
+}
+
+impl Default for GitOps {
+    fn default() -> Self {
+        Self {
+            repo_url: String::new(),
+            branch: "main".into(),
+            path: None,
+            target: "mlflow-serve".into(),
+            image: "ghcr.io/mlflow-gitops/mlflow-gitops:0.1.0".into(),
+            interval: "30s".into(),
+            git_secret: "mlflow-gitops-git".into(),
+            argocd_namespace: "argocd".into(),
+            argocd_project: "default".into(),
+        }
+    }
+}
+
+impl GitOps {
+    /// The managed directory for `namespace`.
+    pub fn path_for(&self, namespace: &str) -> String {
+        self.path
+            .clone()
+            .unwrap_or_else(|| format!("deployments/{namespace}"))
+    }
+}

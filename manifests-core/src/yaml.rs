@@ -1,0 +1,39 @@
+//! The one place YAML is written and read.
+//!
+//! Kubernetes tooling reads YAML 1.1 (go-yaml v2 under sigs.k8s.io/yaml): a plain `yes`, `on`, `n`,
+//! `012`, `1_000`, `12:30` or `2024-01-01` becomes a bool, number or date there, and the apply fails
+//! with "cannot unmarshal bool into string". The serde_yaml family writes those unquoted;
+//! serde-saphyr quotes every string a YAML 1.1 reader could take for something else, which the tests
+//! check with a real YAML 1.1 reader (PyYAML) on adversarial strings.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::{Error, Result};
+
+/// One YAML document (no `---` marker), ending in a newline.
+pub fn to_document<T: Serialize>(value: &T, context: &str) -> Result<String> {
+    let options = serde_saphyr::ser_options! {
+        // Block style everywhere: diffs of generated files stay line-by-line readable.
+        indent_step: 2,
+    };
+    let mut text =
+        serde_saphyr::to_string_with_options(value, options).map_err(|e| Error::Yaml {
+            context: context.to_owned(),
+            message: e.to_string(),
+        })?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+/// Every document of a (multi-document) YAML text, empty documents dropped.
+pub fn from_documents<T: DeserializeOwned>(text: &str, context: &str) -> Result<Vec<T>> {
+    serde_saphyr::from_multiple::<Option<T>>(text)
+        .map(|docs| docs.into_iter().flatten().collect())
+        .map_err(|e| Error::Yaml {
+            context: context.to_owned(),
+            message: e.to_string(),
+        })
+}
