@@ -225,13 +225,19 @@ pub fn check_no_credentials(field: &str, uri: &str) -> crate::Result<()> {
     let Some((_, rest)) = uri.split_once("://") else {
         return Ok(());
     };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    match authority.rsplit_once('@') {
-        Some((userinfo, _)) if userinfo.contains(':') => Err(crate::Error::CredentialInUri {
+    // A password may itself hold '/', so the authority cannot be cut at the first '/': what
+    // matters is a `user:` (no '/' in it) before an '@'.
+    let has_password = rest.split_once('@').is_some_and(|(userinfo, _)| {
+        userinfo
+            .split_once(':')
+            .is_some_and(|(user, _)| !user.contains('/'))
+    });
+    if has_password {
+        return Err(crate::Error::CredentialInUri {
             field: field.to_owned(),
-        }),
-        _ => Ok(()),
+        });
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -245,6 +251,8 @@ mod tests {
         assert!(!err.to_string().contains("hunter2"));
         assert!(err.to_string().contains("tenant.mlflow.backend"));
         check_no_credentials("x", "s3://bucket/a@b:c").unwrap();
+        check_no_credentials("x", "s3://bucket/models/a:b@c/1").unwrap();
+        check_no_credentials("x", "http://u:pa/ss@host").unwrap_err();
         check_no_credentials("x", "http://minio:9000").unwrap();
         check_no_credentials("x", "sqlite:////data/mlflow.db").unwrap();
     }

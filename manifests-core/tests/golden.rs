@@ -3,6 +3,8 @@
 //! Regenerate after an intended change with
 //! `UPDATE_GOLDEN=1 cargo test -p manifests-core --test golden` and review the diff.
 
+// Each test binary uses its own subset of the shared helpers.
+#[allow(dead_code)]
 mod common;
 
 use std::path::{Path, PathBuf};

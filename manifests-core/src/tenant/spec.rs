@@ -95,7 +95,12 @@ impl S3Secret {
 
 /// Where the team's objects live.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "type", deny_unknown_fields)]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "type",
+    deny_unknown_fields
+)]
 pub enum Storage {
     /// A MinIO in the team's namespace; its root user is the S3 Secret's key pair.
     Minio {
@@ -170,7 +175,12 @@ impl Default for MlflowServerSpec {
 
 /// MLflow's backend store.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "type", deny_unknown_fields)]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "type",
+    deny_unknown_fields
+)]
 pub enum Backend {
     /// `sqlite:////mlflow/mlflow.db` on a volume (one replica only: SQLite does not share).
     Sqlite {

@@ -1,0 +1,282 @@
+//! The security invariants of DESIGN.md, as properties over arbitrary registry strings:
+//! no model name, alias, source or tag changes the structure of a manifest; names are always valid
+//! and never collide; output is deterministic; no credential handed in ever comes out.
+
+// Each test binary uses its own subset of the shared helpers.
+#[allow(dead_code)]
+mod common;
+
+use std::collections::BTreeMap;
+
+use manifests_core::naming::is_rfc1035_label;
+use manifests_core::serving::S3Access;
+use manifests_core::tenant::{Backend, GitOps, MlflowServerSpec, Storage};
+use manifests_core::{
+    KServe, ManifestSet, MlflowServe, ServingSpec, ServingTarget, TenantSpec, k8s_name,
+    tenant_components, yaml,
+};
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{Config, TestRunner};
+use serde_json::Value;
+
+/// Strings a YAML 1.1 reader types as bool, null, number or date, plus YAML and template syntax.
+const HOSTILE: &[&str] = &[
+    "yes",
+    "no",
+    "on",
+    "off",
+    "y",
+    "n",
+    "Y",
+    "N",
+    "YES",
+    "True",
+    "false",
+    "~",
+    "null",
+    "Null",
+    "1_000",
+    "012",
+    "0x1F",
+    "0o17",
+    "+1",
+    "-1.5e3",
+    ".inf",
+    "-.Inf",
+    ".NaN",
+    "12:30",
+    "1:20:30",
+    "2024-01-01",
+    "2024-01-01 10:00:00",
+    "2001-12-14t21:59:43.10-05:00",
+    "=",
+    "<<",
+    "*a",
+    "&a",
+    "!!str x",
+    "%YAML 1.1",
+    "---",
+    "...",
+    "- item",
+    "? key",
+    "a: b",
+    "a #b",
+    "#x",
+    "{a: 1}",
+    "[1]",
+    "{{ env }}",
+    "{% if %}",
+    "'",
+    "\"",
+    "\\",
+    "line\nbreak",
+    "\ttab",
+    " lead",
+    "trail ",
+    "",
+    "\u{2028}",
+    "\u{feff}bom",
+    "ünïcödé 模型",
+    "x\"\n  env:\n  - name: PWNED",
+];
+
+fn hostile_string() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(HOSTILE).prop_map(str::to_owned),
+        any::<String>(),
+        "[ -~]{0,80}",
+        (prop::sample::select(HOSTILE), "[ -~]{0,10}").prop_map(|(a, b)| format!("{a}{b}")),
+    ]
+}
+
+fn spec_with(model: String, channel: String, source: String, tag: (String, String)) -> ServingSpec {
+    ServingSpec {
+        model,
+        channel,
+        source: Some(source),
+        tags: BTreeMap::from([tag]),
+        ..common::seed_spec("production")
+    }
+}
+
+/// The tree with every scalar replaced by its type: what must not depend on registry strings.
+fn shape(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), shape(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.iter().map(shape).collect()),
+        Value::String(_) => Value::from("string"),
+        Value::Number(_) => Value::from("number"),
+        Value::Bool(_) => Value::from("bool"),
+        Value::Null => Value::Null,
+    }
+}
+
+fn targets() -> Vec<Box<dyn ServingTarget>> {
+    vec![
+        Box::new(MlflowServe::default()),
+        Box::new(KServe::default()),
+    ]
+}
+
+fn benign_shapes(target: &dyn ServingTarget) -> Vec<Value> {
+    let spec = spec_with(
+        "iris".into(),
+        "production".into(),
+        "s".into(),
+        ("k".into(), "v".into()),
+    );
+    target
+        .render(&spec)
+        .unwrap()
+        .iter()
+        .map(|m| shape(m.body()))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(Config::with_cases(256))]
+
+    #[test]
+    fn registry_strings_never_change_structure(
+        model in hostile_string(),
+        channel in hostile_string(),
+        source in hostile_string(),
+        tag in (hostile_string(), hostile_string()),
+    ) {
+        let spec = spec_with(model, channel, source, tag);
+        for target in targets() {
+            let set = target.render(&spec).unwrap();
+            let text = set.to_yaml().unwrap();
+            let parsed: Vec<Value> = yaml::from_documents(&text, "rendered").unwrap();
+            let bodies: Vec<Value> = set.iter().map(|m| m.body().clone()).collect();
+            prop_assert_eq!(&parsed, &bodies, "YAML does not read back as written");
+            let shapes: Vec<Value> = parsed.iter().map(shape).collect();
+            prop_assert_eq!(shapes, benign_shapes(target.as_ref()));
+            for manifest in set.iter() {
+                prop_assert!(is_rfc1035_label(&manifest.key().name), "{}", manifest.key());
+            }
+            prop_assert_eq!(text, target.render(&spec).unwrap().to_yaml().unwrap(), "not deterministic");
+        }
+    }
+
+    #[test]
+    fn names_are_valid_labels(model in hostile_string(), channel in hostile_string()) {
+        let name = k8s_name(&model, &channel);
+        prop_assert!(is_rfc1035_label(&name), "{:?}/{:?} -> {:?}", model, channel, name);
+    }
+
+    #[test]
+    fn names_never_collide(
+        a in (hostile_string(), hostile_string()),
+        b in (hostile_string(), hostile_string()),
+    ) {
+        prop_assume!(a != b);
+        prop_assert_ne!(k8s_name(&a.0, &a.1), k8s_name(&b.0, &b.1));
+    }
+
+    #[test]
+    fn near_twins_never_collide(model in "[a-zA-Z0-9 _.-]{1,70}", channel in "[a-zA-Z0-9-]{1,20}") {
+        // The inputs a sanitizer merges: case, separators, the split point between the parts.
+        let twins = [
+            (model.to_lowercase(), channel.clone()),
+            (model.to_uppercase(), channel.clone()),
+            (model.replace(['_', '.', ' '], "-"), channel.clone()),
+            (format!("{model}-{channel}"), String::new()),
+            (model.clone(), format!("{channel}-")),
+        ];
+        let original = k8s_name(&model, &channel);
+        for (m, c) in twins {
+            if (m.as_str(), c.as_str()) != (model.as_str(), channel.as_str()) {
+                prop_assert_ne!(&k8s_name(&m, &c), &original, "{:?}/{:?}", m, c);
+            }
+        }
+    }
+
+    #[test]
+    fn credentials_in_uris_never_reach_the_output(
+        secret in "[A-Za-z0-9+/]{12,40}",
+        user in "[a-z]{1,8}",
+    ) {
+        let with_password = format!("http://{user}:{secret}@minio.example:9000");
+        let serving = MlflowServe {
+            s3: S3Access { endpoint_url: Some(with_password.clone()), ..Default::default() },
+            ..Default::default()
+        };
+        let err = serving.render(&common::seed_spec("production")).unwrap_err();
+        prop_assert!(!err.to_string().contains(&secret));
+
+        let spec = ServingSpec { model_uri: format!("s3://{user}:{secret}@bucket/m/1"), ..common::seed_spec("x") };
+        for target in targets() {
+            let err = target.render(&spec).unwrap_err();
+            prop_assert!(!err.to_string().contains(&secret));
+        }
+
+        let tenants = [
+            TenantSpec {
+                namespace: "team".into(),
+                storage: Storage::External { endpoint_url: Some(with_password.clone()), region: "eu".into() },
+                ..Default::default()
+            },
+            TenantSpec {
+                namespace: "team".into(),
+                gitops: Some(GitOps { repo_url: format!("https://{user}:{secret}@git.example/r.git"), ..Default::default() }),
+                ..Default::default()
+            },
+        ];
+        for tenant in tenants {
+            let err = tenant_components(&tenant).unwrap_err();
+            prop_assert!(!err.to_string().contains(&secret));
+        }
+    }
+
+    #[test]
+    fn tenant_output_holds_secret_names_never_values(secret_name in "[a-z][a-z0-9-]{0,20}[a-z]") {
+        let spec = TenantSpec {
+            namespace: "team".into(),
+            mlflow: MlflowServerSpec {
+                backend: Backend::Database { uri: manifests_core::meta::SecretKeyRef::new(&secret_name, "uri") },
+                ..Default::default()
+            },
+            gitops: Some(GitOps { repo_url: "ssh://git@git.example/r.git".into(), target: "kserve".into(), ..Default::default() }),
+            ..Default::default()
+        };
+        let text = tenant_components(&spec).unwrap().to_yaml().unwrap();
+        let reference = format!("name: {secret_name}");
+        prop_assert!(text.contains(&reference));
+        prop_assert!(!text.contains("kind: Secret\n"), "no Secret object is ever generated");
+        prop_assert!(!text.contains("stringData"));
+    }
+}
+
+/// Every hostile string, rendered and read back by a YAML 1.1 reader (PyYAML, as kubectl reads),
+/// stays the string it was: nothing becomes a bool, number, null or date.
+#[test]
+fn yaml_1_1_readers_see_the_strings_we_wrote() {
+    let mut strings: Vec<String> = HOSTILE.iter().map(|s| (*s).to_owned()).collect();
+    let mut runner = TestRunner::deterministic();
+    for _ in 0..400 {
+        strings.push(hostile_string().new_tree(&mut runner).unwrap().current());
+    }
+    let mut set = ManifestSet::new();
+    for (i, s) in strings.iter().enumerate() {
+        let spec = ServingSpec {
+            model: s.clone(),
+            channel: format!("c{i}"),
+            source: Some(s.clone()),
+            tags: BTreeMap::from([(s.clone(), s.clone())]),
+            ..common::seed_spec("x")
+        };
+        set.extend(MlflowServe::default().render(&spec).unwrap())
+            .unwrap();
+    }
+    let text = set.to_yaml().unwrap();
+    let read = testkit::kube::yaml11_documents(&text);
+    let written: Vec<Value> = set.iter().map(|m| m.body().clone()).collect();
+    assert_eq!(read.len(), written.len());
+    for (r, w) in read.iter().zip(&written) {
+        assert_eq!(r, w, "a YAML 1.1 reader sees something else");
+    }
+}
