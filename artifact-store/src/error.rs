@@ -1,0 +1,65 @@
+//! The crate's one error type.
+
+/// What can go wrong while resolving, reading or writing a store. URIs in messages are shown
+/// without any userinfo; credentials never appear.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The URI's scheme is not one this build can open.
+    #[error("{uri}: unsupported location ({reason})")]
+    Unsupported {
+        /// The URI, redacted.
+        uri: String,
+        /// What is missing.
+        reason: String,
+    },
+    /// A store operation failed (after the retries, when the failure looked transient).
+    #[error("{operation} {uri}: {source}")]
+    Store {
+        /// `list`, `get`, `put`, `delete`, …
+        operation: &'static str,
+        /// The object or prefix, redacted.
+        uri: String,
+        /// The store's error.
+        #[source]
+        source: object_store::Error,
+    },
+    /// The source directory holds no file: nothing that could be served.
+    #[error("{uri}: no files to mirror")]
+    EmptySource {
+        /// The source, redacted.
+        uri: String,
+    },
+    /// The destination already holds a complete mirror with other content. A model version is
+    /// immutable, so this is never overwritten.
+    #[error(
+        "{uri}: a complete mirror with different content exists ({detail}); refusing to overwrite"
+    )]
+    Conflict {
+        /// The destination, redacted.
+        uri: String,
+        /// The first difference found.
+        detail: String,
+    },
+    /// The source changed while it was copied (its size differs from the listing).
+    #[error("{uri}: changed while being copied (listed {listed} bytes, read {read})")]
+    SourceChanged {
+        /// The source object, redacted.
+        uri: String,
+        /// Size in the listing.
+        listed: u64,
+        /// Bytes read.
+        read: u64,
+    },
+    /// A completion manifest that cannot be read.
+    #[error("{uri}: unreadable completion manifest: {reason}")]
+    BadManifest {
+        /// The manifest, redacted.
+        uri: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

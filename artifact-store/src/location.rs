@@ -1,0 +1,297 @@
+//! From URIs to stores: a [`Location`] is a store plus a key prefix inside it.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use object_store::ObjectStore;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use object_store::path::Path;
+
+use crate::{Error, Result};
+
+/// A directory-like place in an object store: the store and the key prefix under it.
+#[derive(Clone)]
+pub struct Location {
+    store: Arc<dyn ObjectStore>,
+    prefix: Path,
+    uri: String,
+}
+
+impl Location {
+    /// A location in a store the caller built (any `object_store` backend, or a decorated one).
+    /// `uri` is only used in messages; pass it without credentials.
+    pub fn new(store: Arc<dyn ObjectStore>, prefix: Path, uri: impl Into<String>) -> Self {
+        Self {
+            store,
+            prefix,
+            uri: redact(&uri.into()),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &Path {
+        &self.prefix
+    }
+
+    /// The URI, without userinfo.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// The key of `relative` under the prefix.
+    pub fn key(&self, relative: &Path) -> Path {
+        self.prefix.parts().chain(relative.parts()).collect()
+    }
+
+    /// The same store, one level deeper: `child("iris")` of `s3://b/models` is `s3://b/models/iris`.
+    pub fn child(&self, segment: &str) -> Location {
+        Location {
+            store: Arc::clone(&self.store),
+            prefix: self.prefix.clone().join(segment),
+            uri: format!("{}/{}", self.uri.trim_end_matches('/'), segment),
+        }
+    }
+
+    /// The message form of `relative` under this location.
+    pub(crate) fn uri_of(&self, relative: &Path) -> String {
+        format!("{}/{}", self.uri.trim_end_matches('/'), relative)
+    }
+}
+
+impl fmt::Debug for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Location").field(&self.uri).finish()
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.uri)
+    }
+}
+
+/// Opens URIs as [`Location`]s, reusing one client per bucket.
+///
+/// - plain paths and `file://` URIs: the local file system (a destination directory is created);
+/// - `s3://bucket/prefix`: S3 with the usual `AWS_*` variables for credentials and region, and the
+///   endpoint from `MLFLOW_S3_ENDPOINT_URL` or `AWS_ENDPOINT_URL` (path-style; plain http allowed
+///   when the endpoint says http), as MLflow and boto3 read them;
+/// - `memory://prefix`: one in-memory store per resolver (for tests and embedding);
+/// - `mlflow-artifacts:/path`: relative to the tracking server's `--artifacts-destination`, which
+///   must be configured with [`with_artifacts_destination`](Self::with_artifacts_destination).
+///
+/// Other schemes (`gs://`, `az://`, `hdfs://`, …) are refused with a clear error.
+#[derive(Default)]
+pub struct Resolver {
+    endpoint: Option<String>,
+    artifacts_destination: Option<String>,
+    s3_config: Vec<(AmazonS3ConfigKey, String)>,
+    s3_clients: Mutex<HashMap<String, Arc<dyn ObjectStore>>>,
+    memory: Arc<InMemory>,
+}
+
+impl fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Resolver")
+            .field("endpoint", &self.endpoint)
+            .field("artifacts_destination", &self.artifacts_destination)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Resolver {
+    /// A resolver reading the S3 endpoint from `MLFLOW_S3_ENDPOINT_URL`, else `AWS_ENDPOINT_URL`.
+    pub fn from_env() -> Self {
+        let endpoint = ["MLFLOW_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
+        Self {
+            endpoint,
+            ..Self::default()
+        }
+    }
+
+    /// Sets the S3 endpoint explicitly (overrides the environment).
+    pub fn with_s3_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Sets one S3 option by its object_store name (`aws_access_key_id`, `aws_secret_access_key`,
+    /// `aws_region`, …), over what the environment says. For services that get credentials from
+    /// their own secret store; the value never appears in messages.
+    pub fn with_s3_option(mut self, key: &str, value: impl Into<String>) -> Result<Self> {
+        let parsed = key
+            .parse::<AmazonS3ConfigKey>()
+            .map_err(|_| Error::Unsupported {
+                uri: "s3://".into(),
+                reason: format!("unknown S3 option {key:?}"),
+            })?;
+        self.s3_config.push((parsed, value.into()));
+        Ok(self)
+    }
+
+    /// The MLflow server's `--artifacts-destination`, needed for `mlflow-artifacts:/` URIs.
+    pub fn with_artifacts_destination(mut self, uri: impl Into<String>) -> Self {
+        self.artifacts_destination = Some(uri.into());
+        self
+    }
+
+    /// Opens `uri`.
+    pub fn resolve(&self, uri: &str) -> Result<Location> {
+        if let Some(rest) = uri.strip_prefix("mlflow-artifacts:") {
+            // `mlflow-artifacts://host:port/path` names a server; only the path maps to the root.
+            let path = match rest.strip_prefix("//") {
+                Some(authority_and_path) => authority_and_path
+                    .split_once('/')
+                    .map_or("", |(_, path)| path),
+                None => rest.trim_start_matches('/'),
+            };
+            let root = self
+                .artifacts_destination
+                .as_deref()
+                .ok_or_else(|| Error::Unsupported {
+                    uri: redact(uri),
+                    reason: "mlflow-artifacts URIs need the server's artifacts destination \
+                             (--artifacts-destination)"
+                        .into(),
+                })?;
+            return self.resolve(&format!("{}/{}", root.trim_end_matches('/'), path));
+        }
+        if let Some(rest) = uri.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() || bucket.contains('@') {
+                return Err(Error::Unsupported {
+                    uri: redact(uri),
+                    reason: "expected s3://bucket/prefix, credentials come from AWS_* variables"
+                        .into(),
+                });
+            }
+            let store = self.s3_client(bucket, uri)?;
+            return Ok(Location::new(store, parse_prefix(prefix, uri)?, uri));
+        }
+        if let Some(prefix) = uri.strip_prefix("memory://") {
+            let store: Arc<dyn ObjectStore> = self.memory.clone();
+            return Ok(Location::new(store, parse_prefix(prefix, uri)?, uri));
+        }
+        let path = match uri.strip_prefix("file://") {
+            Some(rest) => rest,
+            None if uri.contains("://") || uri.starts_with("mlflow-artifacts:") => {
+                return Err(Error::Unsupported {
+                    uri: redact(uri),
+                    reason:
+                        "known schemes: file://, plain paths, s3://, memory://, mlflow-artifacts:/"
+                            .into(),
+                });
+            }
+            None => uri,
+        };
+        local(path, uri)
+    }
+
+    fn s3_client(&self, bucket: &str, uri: &str) -> Result<Arc<dyn ObjectStore>> {
+        let mut clients = self.s3_clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(client) = clients.get(bucket) {
+            return Ok(Arc::clone(client));
+        }
+        let mut builder = AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .with_virtual_hosted_style_request(false);
+        if std::env::var_os("AWS_REGION").is_none()
+            && std::env::var_os("AWS_DEFAULT_REGION").is_none()
+        {
+            // S3-compatible servers accept any region; boto3 falls back to us-east-1 as well.
+            builder = builder.with_region("us-east-1");
+        }
+        for (key, value) in &self.s3_config {
+            builder = builder.with_config(*key, value);
+        }
+        if let Some(endpoint) = &self.endpoint {
+            builder = builder
+                .with_endpoint(endpoint)
+                .with_allow_http(endpoint.starts_with("http://"));
+        }
+        let client: Arc<dyn ObjectStore> =
+            Arc::new(builder.build().map_err(|source| Error::Store {
+                operation: "configure S3 for",
+                uri: redact(uri),
+                source,
+            })?);
+        clients.insert(bucket.to_owned(), Arc::clone(&client));
+        Ok(client)
+    }
+}
+
+fn local(path: &str, uri: &str) -> Result<Location> {
+    let dir = std::path::Path::new(path);
+    if !dir.exists() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::Unsupported {
+            uri: redact(uri),
+            reason: format!("cannot create the directory: {e}"),
+        })?;
+    }
+    let store = LocalFileSystem::new_with_prefix(dir).map_err(|source| Error::Store {
+        operation: "open",
+        uri: redact(uri),
+        source,
+    })?;
+    Ok(Location::new(Arc::new(store), Path::default(), uri))
+}
+
+fn parse_prefix(prefix: &str, uri: &str) -> Result<Path> {
+    Path::parse(prefix.trim_matches('/')).map_err(|e| Error::Unsupported {
+        uri: redact(uri),
+        reason: format!("invalid key prefix: {e}"),
+    })
+}
+
+/// The URI without userinfo (`scheme://user:pass@host` → `scheme://***@host`).
+pub(crate) fn redact(uri: &str) -> String {
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return uri.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) if !userinfo.contains('/') => format!("{scheme}://***@{host}"),
+        _ => uri.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_userinfo_only() {
+        assert_eq!(redact("s3://u:secret@bucket/x"), "s3://***@bucket/x");
+        assert_eq!(redact("s3://bucket/a@b"), "s3://bucket/a@b");
+        assert_eq!(redact("/tmp/x"), "/tmp/x");
+    }
+
+    #[test]
+    fn mlflow_artifacts_need_a_root_and_map_onto_it() {
+        let resolver = Resolver::default();
+        let err = resolver
+            .resolve("mlflow-artifacts:/1/m-1/artifacts")
+            .unwrap_err();
+        assert!(err.to_string().contains("--artifacts-destination"), "{err}");
+        let resolver = Resolver::default().with_artifacts_destination("memory://root");
+        let loc = resolver
+            .resolve("mlflow-artifacts://mlflow:5000/1/m-1/artifacts")
+            .unwrap();
+        assert_eq!(loc.prefix().as_ref(), "root/1/m-1/artifacts");
+    }
+
+    #[test]
+    fn unknown_schemes_are_refused_by_name() {
+        let err = Resolver::default().resolve("gs://bucket/x").unwrap_err();
+        assert!(err.to_string().starts_with("gs://bucket/x"), "{err}");
+    }
+}
