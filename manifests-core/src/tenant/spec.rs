@@ -40,6 +40,8 @@ pub struct TenantSpec {
     pub notebooks: Notebooks,
     /// The promotion daemon and the Argo CD Application; none when `gitops` is absent.
     pub gitops: Option<GitOps>,
+    /// Who may talk to the team's pods (read by `policy-gen`).
+    pub isolation: Isolation,
 }
 
 impl Default for TenantSpec {
@@ -55,8 +57,63 @@ impl Default for TenantSpec {
             ingress: Ingress::default(),
             notebooks: Notebooks::default(),
             gitops: None,
+            isolation: Isolation::default(),
         }
     }
+}
+
+/// The isolation policy's settings; the defaults fit a Kubeflow cluster with Istio.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct Isolation {
+    /// Namespaces whose pods may reach the team's pods and be reached by them (default
+    /// `istio-system`, `kubeflow`). Matched by the `kubernetes.io/metadata.name` label, which the
+    /// API server sets and nobody can forge.
+    pub system_namespaces: Vec<String>,
+    /// Where cluster DNS runs (default namespace `kube-system`, pods `k8s-app: kube-dns`).
+    pub dns_namespace: String,
+    /// Labels of the DNS pods.
+    pub dns_pod_labels: BTreeMap<String, String>,
+    /// Outside destinations the team's pods may reach (S3 endpoint, git host, package mirrors).
+    pub egress: Vec<ExternalEgress>,
+    /// Header carrying the authenticated user, set by the ingress gateway (default `kubeflow-userid`).
+    pub user_header: String,
+    /// Users the header may name (empty: anyone the gateway authenticated).
+    pub owners: Vec<String>,
+    /// mTLS identities allowed to set the header: the ingress gateway's service account by default.
+    pub trusted_principals: Vec<String>,
+}
+
+impl Default for Isolation {
+    fn default() -> Self {
+        Self {
+            system_namespaces: vec!["istio-system".into(), "kubeflow".into()],
+            dns_namespace: "kube-system".into(),
+            dns_pod_labels: BTreeMap::from([("k8s-app".into(), "kube-dns".into())]),
+            egress: Vec::new(),
+            user_header: "kubeflow-userid".into(),
+            owners: Vec::new(),
+            trusted_principals: vec![
+                "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account".into(),
+            ],
+        }
+    }
+}
+
+/// One outside destination, as an ipBlock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExternalEgress {
+    /// A name for the policy (`s3`, `git`): an RFC 1035 label.
+    pub name: String,
+    /// The CIDR, e.g. `203.0.113.10/32`.
+    pub cidr: String,
+    /// CIDRs inside it that stay closed.
+    #[serde(default)]
+    pub except: Vec<String>,
+    /// TCP ports (none: every port).
+    #[serde(default)]
+    pub ports: Vec<u16>,
 }
 
 /// The Secret holding the S3 keys.

@@ -1,0 +1,248 @@
+//! `networking.k8s.io/v1` NetworkPolicy semantics: is a flow allowed, and which policies decided.
+//!
+//! A flow from A to B needs A's egress side AND B's ingress side. A side is judged only by the
+//! policies of its pod's namespace that select the pod and affect that direction: none → the
+//! direction is not isolated and everything passes; otherwise some rule of one of them must match
+//! both the other end and the port. External addresses have no side of their own. A pod always
+//! reaches itself.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::cluster::{Cluster, Endpoint, NAME_LABEL, PodId};
+use crate::policy::{NsScope, Peer, Policy, PortSpec, Proto, Rule};
+use crate::selector::Labels;
+
+/// Traffic direction, from the point of view of the pod whose side is judged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Direction {
+    /// Into the pod.
+    Ingress,
+    /// Out of the pod.
+    Egress,
+}
+
+/// How one side judged a flow.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", content = "policies", rename_all = "snake_case")]
+pub enum Side {
+    /// No policy isolates the pod in this direction: allowed.
+    NotIsolated,
+    /// The end is outside the cluster and has no side.
+    External,
+    /// Allowed by these policies (`namespace/name`).
+    AllowedBy(Vec<String>),
+    /// Isolated by these policies, none of which allows the flow.
+    DeniedBy(Vec<String>),
+}
+
+impl Side {
+    /// Whether this side lets the flow through.
+    pub fn allows(&self) -> bool {
+        !matches!(self, Side::DeniedBy(_))
+    }
+}
+
+/// The answer for one flow, with the policies behind it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// Whether the connection is allowed.
+    pub allowed: bool,
+    /// The source's egress side.
+    pub egress: Side,
+    /// The destination's ingress side.
+    pub ingress: Side,
+}
+
+/// Evaluates flows in a cluster under a set of policies.
+pub struct Evaluator<'a> {
+    cluster: &'a Cluster,
+    policies: &'a [Policy],
+    by_namespace: HashMap<&'a str, Vec<&'a Policy>>,
+}
+
+impl<'a> Evaluator<'a> {
+    /// An evaluator; `policies` are normalized ([`Policy::from_k8s`]).
+    pub fn new(cluster: &'a Cluster, policies: &'a [Policy]) -> Self {
+        let mut by_namespace: HashMap<&str, Vec<&Policy>> = HashMap::new();
+        for policy in policies {
+            by_namespace
+                .entry(policy.namespace.as_str())
+                .or_default()
+                .push(policy);
+        }
+        Self {
+            cluster,
+            policies,
+            by_namespace,
+        }
+    }
+
+    /// The policies evaluated.
+    pub fn policies(&self) -> &[Policy] {
+        self.policies
+    }
+
+    /// The cluster.
+    pub fn cluster(&self) -> &Cluster {
+        self.cluster
+    }
+
+    /// Whether `src` may open a connection to `dst` on `port`/`proto`, and why.
+    pub fn reachable(&self, src: Endpoint, dst: Endpoint, port: u16, proto: Proto) -> Verdict {
+        if src == dst {
+            // "A pod cannot block access to itself."
+            return Verdict {
+                allowed: true,
+                egress: Side::NotIsolated,
+                ingress: Side::NotIsolated,
+            };
+        }
+        let egress = match src {
+            Endpoint::Pod(pod) => self.side(pod, Direction::Egress, dst, dst, port, proto),
+            Endpoint::External(_) => Side::External,
+        };
+        let ingress = match dst {
+            Endpoint::Pod(pod) => self.side(pod, Direction::Ingress, src, dst, port, proto),
+            Endpoint::External(_) => Side::External,
+        };
+        Verdict {
+            allowed: egress.allows() && ingress.allows(),
+            egress,
+            ingress,
+        }
+    }
+
+    /// Whether `pod` is isolated in `direction` (some policy of its namespace selects it and
+    /// affects that direction).
+    pub fn isolated(&self, pod: PodId, direction: Direction) -> bool {
+        self.selecting(pod, direction).next().is_some()
+    }
+
+    fn selecting(
+        &self,
+        pod: PodId,
+        direction: Direction,
+    ) -> impl Iterator<Item = (&'a Policy, &'a [Rule])> + '_ {
+        let pod = self.cluster.pod(pod);
+        self.by_namespace
+            .get(pod.namespace.as_str())
+            .into_iter()
+            .flatten()
+            .filter_map(move |policy| {
+                let rules = match direction {
+                    Direction::Ingress => policy.ingress.as_deref(),
+                    Direction::Egress => policy.egress.as_deref(),
+                }?;
+                policy
+                    .subject
+                    .matches(&pod.labels)
+                    .then_some((*policy, rules))
+            })
+    }
+
+    fn side(
+        &self,
+        pod: PodId,
+        direction: Direction,
+        other: Endpoint,
+        dst: Endpoint,
+        port: u16,
+        proto: Proto,
+    ) -> Side {
+        let mut isolating = Vec::new();
+        let mut allowing = Vec::new();
+        for (policy, rules) in self.selecting(pod, direction) {
+            isolating.push(policy.id());
+            if rules
+                .iter()
+                .any(|rule| self.rule_matches(policy, rule, other, dst, port, proto))
+            {
+                allowing.push(policy.id());
+            }
+        }
+        match (isolating.is_empty(), allowing.is_empty()) {
+            (true, _) => Side::NotIsolated,
+            (false, false) => Side::AllowedBy(allowing),
+            (false, true) => Side::DeniedBy(isolating),
+        }
+    }
+
+    fn rule_matches(
+        &self,
+        policy: &Policy,
+        rule: &Rule,
+        other: Endpoint,
+        dst: Endpoint,
+        port: u16,
+        proto: Proto,
+    ) -> bool {
+        let peer_ok = match &rule.peers {
+            None => true,
+            Some(peers) => peers
+                .iter()
+                .any(|peer| self.peer_matches(policy, peer, other)),
+        };
+        peer_ok
+            && match &rule.ports {
+                None => true,
+                Some(ports) => ports
+                    .iter()
+                    .any(|spec| self.port_matches(spec, dst, port, proto)),
+            }
+    }
+
+    fn peer_matches(&self, policy: &Policy, peer: &Peer, other: Endpoint) -> bool {
+        match peer {
+            Peer::Pods { namespaces, pods } => {
+                let Endpoint::Pod(id) = other else {
+                    return false;
+                };
+                let pod = self.cluster.pod(id);
+                let namespace_ok = match namespaces {
+                    NsScope::PolicyNamespace => pod.namespace == policy.namespace,
+                    NsScope::Matching(selector) => {
+                        let labels = self.cluster.namespace(&pod.namespace).map(|n| &n.labels);
+                        match labels {
+                            Some(labels) => selector.matches(labels),
+                            None => selector.matches(&Labels::from([(
+                                NAME_LABEL.to_owned(),
+                                pod.namespace.clone(),
+                            )])),
+                        }
+                    }
+                };
+                namespace_ok && pods.matches(&pod.labels)
+            }
+            Peer::IpBlock { cidr, except } => {
+                let ip = match other {
+                    Endpoint::External(ip) => Some(ip),
+                    Endpoint::Pod(id) => self.cluster.pod(id).ip,
+                };
+                ip.is_some_and(|ip| {
+                    cidr.contains(ip) && !except.iter().any(|hole| hole.contains(ip))
+                })
+            }
+        }
+    }
+
+    /// Named ports resolve on the destination pod, for ingress and egress rules alike.
+    fn port_matches(&self, spec: &PortSpec, dst: Endpoint, port: u16, proto: Proto) -> bool {
+        match spec {
+            PortSpec::Any(p) => *p == proto,
+            PortSpec::Range { proto: p, lo, hi } => *p == proto && (*lo..=*hi).contains(&port),
+            PortSpec::Named { proto: p, name } => {
+                let Endpoint::Pod(id) = dst else {
+                    return false;
+                };
+                *p == proto
+                    && self.cluster.pod(id).ports.iter().any(|cp| {
+                        cp.name.as_deref() == Some(name.as_str())
+                            && cp.proto == proto
+                            && cp.port == port
+                    })
+            }
+        }
+    }
+}
