@@ -67,4 +67,11 @@ pub trait GitOpsWriter {
 
     /// Publishes the commit of the last `apply`, if any; never forces.
     fn push(&mut self) -> Result<PushReport, Error>;
+
+    /// The files under `prefix` (paths relative to it) at the remote branch head as last fetched
+    /// or pushed: what the managed subtree holds now. Empty when the branch or prefix is absent.
+    fn current(
+        &mut self,
+        prefix: &str,
+    ) -> Result<std::collections::BTreeMap<String, Vec<u8>>, Error>;
 }

@@ -375,6 +375,26 @@ impl<T: Transport> GixWriter<T> {
 }
 
 impl<T: Transport> GitOpsWriter for GixWriter<T> {
+    fn current(&mut self, prefix: &str) -> Result<BTreeMap<String, Vec<u8>>, Error> {
+        let Some(base) = self.base()? else {
+            return Ok(BTreeMap::new());
+        };
+        let tree = self
+            .repo
+            .find_commit(base)
+            .and_then(|c| c.tree_id())
+            .map_err(|e| self.error(e))?
+            .detach();
+        let files = self.subtree_files(tree, prefix.trim_matches('/'))?;
+        files
+            .into_iter()
+            .map(|(path, (id, _))| {
+                let blob = self.repo.find_blob(id).map_err(|e| self.error(e))?;
+                Ok((path, blob.data.clone()))
+            })
+            .collect()
+    }
+
     fn apply(&mut self, change: &ChangeSet, info: &CommitInfo) -> Result<Outcome, Error> {
         let built = self.commit_on_base(change, info)?;
         self.pending = built.commit;

@@ -293,3 +293,41 @@ fn unreachable_remote_is_one_clear_error() {
     .to_string();
     assert!(err.contains("/nonexistent/remote.git"), "{err}");
 }
+
+#[test]
+fn current_reads_the_managed_subtree_as_the_remote_holds_it() {
+    let remote = GitRemote::new();
+    let mut w = writer(&remote, "w");
+    assert!(
+        w.current("deployments").unwrap().is_empty(),
+        "no branch yet"
+    );
+    remote.human_commit(
+        "deployments/wine/production/deployment.yaml",
+        "kind: Deployment\n",
+        "by hand",
+    );
+    remote.human_commit("other/file.txt", "outside\n", "outside the prefix");
+    w.fetch().unwrap();
+    let files = w.current("deployments").unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(
+        files["wine/production/deployment.yaml"],
+        b"kind: Deployment\n"
+    );
+    // After our own push, current() is what we pushed.
+    w.apply(
+        &set(
+            "deployments",
+            &[("iris/staging/service.yaml", "kind: Service\n")],
+        ),
+        &info("replace"),
+    )
+    .unwrap();
+    w.push().unwrap();
+    let files = w.current("deployments").unwrap();
+    assert_eq!(
+        files.keys().collect::<Vec<_>>(),
+        ["iris/staging/service.yaml"]
+    );
+}

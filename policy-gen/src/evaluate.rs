@@ -59,7 +59,9 @@ pub struct Verdict {
 pub struct Evaluator<'a> {
     cluster: &'a Cluster,
     policies: &'a [Policy],
-    by_namespace: HashMap<&'a str, Vec<&'a Policy>>,
+    /// Per pod, the policies selecting it that affect ingress and egress: computed once, so a
+    /// verdict never scans the policies of other namespaces.
+    selecting: Vec<[Vec<&'a Policy>; 2]>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -72,10 +74,27 @@ impl<'a> Evaluator<'a> {
                 .or_default()
                 .push(policy);
         }
+        let selecting = cluster
+            .pods()
+            .iter()
+            .map(|pod| {
+                let mine = by_namespace
+                    .get(pod.namespace.as_str())
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                let pick = |affects: fn(&Policy) -> bool| -> Vec<&'a Policy> {
+                    mine.iter()
+                        .copied()
+                        .filter(|p| affects(p) && p.subject.matches(&pod.labels))
+                        .collect()
+                };
+                [pick(|p| p.ingress.is_some()), pick(|p| p.egress.is_some())]
+            })
+            .collect();
         Self {
             cluster,
             policies,
-            by_namespace,
+            selecting,
         }
     }
 
@@ -120,26 +139,23 @@ impl<'a> Evaluator<'a> {
         self.selecting(pod, direction).next().is_some()
     }
 
-    fn selecting(
+    /// The policies that select `pod` and affect `direction`, with their rules for it.
+    pub fn selecting(
         &self,
         pod: PodId,
         direction: Direction,
     ) -> impl Iterator<Item = (&'a Policy, &'a [Rule])> + '_ {
-        let pod = self.cluster.pod(pod);
-        self.by_namespace
-            .get(pod.namespace.as_str())
-            .into_iter()
-            .flatten()
-            .filter_map(move |policy| {
-                let rules = match direction {
-                    Direction::Ingress => policy.ingress.as_deref(),
-                    Direction::Egress => policy.egress.as_deref(),
-                }?;
-                policy
-                    .subject
-                    .matches(&pod.labels)
-                    .then_some((*policy, rules))
-            })
+        let index = match direction {
+            Direction::Ingress => 0,
+            Direction::Egress => 1,
+        };
+        self.selecting[pod.0][index].iter().map(move |policy| {
+            let rules = match direction {
+                Direction::Ingress => policy.ingress.as_deref(),
+                Direction::Egress => policy.egress.as_deref(),
+            };
+            (*policy, rules.unwrap_or_default())
+        })
     }
 
     fn side(

@@ -298,36 +298,24 @@ fn may_pass(evaluator: &Evaluator<'_>, pod: PodId, direction: Direction, other: 
     if !evaluator.isolated(pod, direction) {
         return true;
     }
-    let cluster = evaluator.cluster();
-    let namespace = &cluster.pod(pod).namespace;
-    let other_labels = cluster
-        .namespace(other)
-        .map(|n| n.labels.clone())
-        .unwrap_or_default();
-    evaluator
-        .policies()
-        .iter()
-        .filter(|p| &p.namespace == namespace && p.subject.matches(&cluster.pod(pod).labels))
-        .any(|policy| {
-            let rules = match direction {
-                Direction::Ingress => policy.ingress.as_deref(),
-                Direction::Egress => policy.egress.as_deref(),
-            };
-            rules.into_iter().flatten().any(|rule| match &rule.peers {
-                None => true,
-                Some(peers) => peers.iter().any(|peer| match peer {
-                    Peer::Pods {
-                        namespaces: NsScope::PolicyNamespace,
-                        ..
-                    } => namespace == other,
-                    Peer::Pods {
-                        namespaces: NsScope::Matching(selector),
-                        ..
-                    } => selector.matches(&other_labels),
-                    Peer::IpBlock { .. } => true,
-                }),
-            })
+    let namespace = &evaluator.cluster().pod(pod).namespace;
+    let other_labels = evaluator.cluster().namespace(other).map(|n| &n.labels);
+    evaluator.selecting(pod, direction).any(|(_, rules)| {
+        rules.iter().any(|rule| match &rule.peers {
+            None => true,
+            Some(peers) => peers.iter().any(|peer| match peer {
+                Peer::Pods {
+                    namespaces: NsScope::PolicyNamespace,
+                    ..
+                } => namespace == other,
+                Peer::Pods {
+                    namespaces: NsScope::Matching(selector),
+                    ..
+                } => other_labels.is_none_or(|labels| selector.matches(labels)),
+                Peer::IpBlock { .. } => true,
+            }),
         })
+    })
 }
 
 fn pod_name(cluster: &Cluster, pod: PodId) -> String {

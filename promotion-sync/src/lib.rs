@@ -1,5 +1,13 @@
 //! The reconcile pass: registry → promoted versions → verified mirror → rendered manifests → one
 //! commit of the managed prefix → push; and the `watch` loop that repeats it.
-//!
-//! Status: this crate is being built (issue "promotion-sync"). It composes `registry-reader`,
-//! `artifact-store`, `manifests-core`, `policy-gen` and `gitops-writer`.
+
+mod desired;
+mod error;
+pub mod layout;
+mod message;
+mod reconciler;
+
+pub use desired::{Deployment, channel_name, deployments};
+pub use error::{Error, Result};
+pub use message::Change;
+pub use reconciler::{Commit, Mirrored, PassReport, Plan, Problem, Reconciler, Settings};

@@ -298,6 +298,24 @@ impl Registry {
         &self.report
     }
 
+    /// Runs Python `code` against the registry with MLflow's own client bound as `client`
+    /// (`mlflow.MlflowClient`), e.g. `client.transition_model_version_stage("wine", "1", "Archived")`.
+    pub fn client(&self, code: &str) {
+        let uri = self.db.mlflow_uri();
+        let program = format!(
+            "import mlflow\nclient = mlflow.MlflowClient(tracking_uri={uri:?}, registry_uri={uri:?})\n{code}\n"
+        );
+        let out = Command::new(python())
+            .args(["-c", &program])
+            .output()
+            .expect("testkit: cannot run python");
+        assert!(
+            out.status.success(),
+            "testkit: MLflow client code failed:\n{code}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Gives up the registry, keeping its database and files alive as long as the returned values.
     pub fn into_parts(self) -> (Database, Report, tempfile::TempDir) {
         (self.db, self.report, self.scratch)

@@ -1,0 +1,39 @@
+//! The crate's one error type: what stops a whole pass. Problems of single versions are not
+//! errors of the pass; they are reported in [`PassReport::problems`](crate::PassReport).
+
+/// What makes a pass fail as a whole (nothing partial is committed).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The registry could not be read.
+    #[error("registry: {0}")]
+    Registry(#[from] registry_reader::Error),
+    /// The mirror root could not be opened or listed.
+    #[error("mirror: {0}")]
+    Mirror(#[from] artifact_store::Error),
+    /// The git repository could not be read, written or pushed.
+    #[error("git: {0}")]
+    Git(#[from] gitops_writer::Error),
+    /// Building the repository files failed.
+    #[error("manifests: {0}")]
+    Manifests(#[from] manifests_core::Error),
+    /// A template could not be rendered.
+    #[error("template {name}: {message}")]
+    Template {
+        /// Which template.
+        name: &'static str,
+        /// askama's message.
+        message: String,
+    },
+    /// The configuration is not usable; `field` names the setting.
+    #[error("invalid {field}: {reason}")]
+    Config {
+        /// The setting.
+        field: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

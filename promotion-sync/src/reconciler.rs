@@ -1,0 +1,515 @@
+//! One reconcile pass: registry → desired deployments → complete mirrors → manifests → one commit.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use artifact_store::{Location, Mirror, MirrorReport, Resolver, collect_garbage, is_complete};
+use futures::StreamExt;
+use gitops_writer::{ChangeSet, CommitInfo, GitOpsWriter, Outcome, Signature};
+use manifests_core::ServingTarget;
+use registry_reader::{Fingerprint, ModelRegistry, PromotionFilter};
+use serde::Serialize;
+
+use crate::desired::{Deployment, channel_name, deployments};
+use crate::layout::{self, Deployed, KUSTOMIZATION};
+use crate::message::{Change, commit_message};
+use crate::{Error, Result};
+
+/// How the reconciler runs.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Kubernetes namespace of the serving objects.
+    pub namespace: String,
+    /// The managed directory in the repository (default `deployments`).
+    pub prefix: String,
+    /// Which stages and aliases are deployed.
+    pub filter: PromotionFilter,
+    /// Author and committer of the commits.
+    pub author: Signature,
+    /// Push after committing (off: commit in the local clone only, for dry runs and tests).
+    pub push: bool,
+    /// Versions mirrored at the same time (default 4; each mirror copies 16 files at a time).
+    pub mirror_concurrency: usize,
+    /// Remove mirrors no deployment refers to, keeping the newest N per model; None (the default)
+    /// keeps every mirror.
+    pub keep_mirrors: Option<usize>,
+}
+
+impl Settings {
+    /// Defaults for `namespace`.
+    pub fn new(namespace: impl Into<String>) -> Self {
+        Self {
+            namespace: namespace.into(),
+            prefix: "deployments".into(),
+            filter: PromotionFilter::default(),
+            author: Signature {
+                name: "mlflow-gitops".into(),
+                email: "mlflow-gitops@localhost".into(),
+            },
+            push: true,
+            mirror_concurrency: 4,
+            keep_mirrors: None,
+        }
+    }
+}
+
+/// A version that could not be deployed this pass; its channels keep what they served.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// MLflow model name.
+    pub model: String,
+    /// Version, when known.
+    pub version: Option<u64>,
+    /// Channels it would have served.
+    pub channels: Vec<String>,
+    /// What went wrong.
+    pub reason: String,
+    /// Channels that kept their previous deployment.
+    pub kept: Vec<String>,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "model {}", layout::display_name(&self.model))?;
+        if let Some(v) = self.version {
+            write!(f, " version {v}")?;
+        }
+        write!(f, ": {}", self.reason)?;
+        if !self.kept.is_empty() {
+            write!(f, " (kept: {})", self.kept.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// A mirror made during the pass.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Mirrored {
+    /// MLflow model name.
+    pub model: String,
+    /// Version.
+    pub version: u64,
+    /// Files in the mirror.
+    pub files: usize,
+    /// Files copied now.
+    pub uploaded: usize,
+    /// Bytes copied now.
+    pub uploaded_bytes: u64,
+}
+
+/// The commit a pass made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Commit {
+    /// Commit id.
+    pub id: String,
+    /// Paths added, modified and removed (relative to the repository).
+    pub added: Vec<String>,
+    /// Modified paths.
+    pub modified: Vec<String>,
+    /// Removed paths.
+    pub removed: Vec<String>,
+    /// One line per deployment change.
+    pub changes: Vec<String>,
+}
+
+/// What one pass did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PassReport {
+    /// The registry's fingerprint equalled the last clean pass's: nothing was read or written.
+    pub unchanged_registry: bool,
+    /// Deployments (model, channel) in the managed prefix after the pass.
+    pub deployments: usize,
+    /// Mirrors copied during the pass.
+    pub mirrored: Vec<Mirrored>,
+    /// Versions reported and skipped.
+    pub problems: Vec<Problem>,
+    /// The commit, when the desired state differed from the repository.
+    pub commit: Option<Commit>,
+    /// The pushed commit, when a push moved the remote branch.
+    pub pushed: Option<String>,
+    /// Wall time.
+    #[serde(with = "millis")]
+    pub elapsed: Duration,
+}
+
+mod millis {
+    pub fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_u128(d.as_millis())
+    }
+}
+
+/// What a dry run would write.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// Files (relative to the prefix) that would be added, with their content.
+    pub added: BTreeMap<String, String>,
+    /// Files that would change: (old, new).
+    pub modified: BTreeMap<String, (String, String)>,
+    /// Files that would be removed, with their old content.
+    pub removed: BTreeMap<String, String>,
+    /// Versions whose mirror is not complete yet (a real pass would copy them).
+    pub to_mirror: Vec<String>,
+    /// Versions reported and skipped.
+    pub problems: Vec<Problem>,
+}
+
+/// The reconcile pass, composed of a registry, a mirror and a git writer.
+pub struct Reconciler<R: ModelRegistry, W: GitOpsWriter> {
+    registry: R,
+    writer: W,
+    target: Box<dyn ServingTarget>,
+    resolver: Arc<Resolver>,
+    mirror_root: Location,
+    mirror: Mirror,
+    settings: Settings,
+    last_clean: Option<Fingerprint>,
+}
+
+/// The desired files of a pass, and what stands behind them.
+struct Desired {
+    files: BTreeMap<String, Vec<u8>>,
+    changes: Vec<Change>,
+    problems: Vec<Problem>,
+    deployments: usize,
+    referenced_mirrors: BTreeSet<String>,
+}
+
+impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
+    /// A reconciler mirroring into `mirror_root` (a URI the resolver opens).
+    pub fn new(
+        registry: R,
+        writer: W,
+        target: Box<dyn ServingTarget>,
+        resolver: Arc<Resolver>,
+        mirror_root: &str,
+        settings: Settings,
+    ) -> Result<Self> {
+        let mirror_root = resolver.resolve(mirror_root)?;
+        if settings.prefix.trim_matches('/').is_empty() {
+            return Err(Error::Config {
+                field: "prefix".into(),
+                reason: "the managed prefix may not be the repository root".into(),
+            });
+        }
+        Ok(Self {
+            registry,
+            writer,
+            target,
+            resolver,
+            mirror_root,
+            mirror: Mirror::new(),
+            settings,
+            last_clean: None,
+        })
+    }
+
+    /// Uses `mirror` (concurrency, retries, progress hook) for the copies.
+    pub fn with_mirror(mut self, mirror: Mirror) -> Self {
+        self.mirror = mirror;
+        self
+    }
+
+    /// The git writer (to fetch before a pass, or inspect after).
+    pub fn writer_mut(&mut self) -> &mut W {
+        &mut self.writer
+    }
+
+    /// One pass. Mirrors complete before any manifest refers to them; the managed prefix changes
+    /// in one commit or not at all; a bad version is reported and its channels keep what they
+    /// served; a failure of the registry, the mirror root or git fails the whole pass with nothing
+    /// partial committed.
+    pub async fn run_once(&mut self) -> Result<PassReport> {
+        let started = Instant::now();
+        let fingerprint = self.registry.fingerprint().await?;
+        if self.last_clean == Some(fingerprint) {
+            return Ok(PassReport {
+                unchanged_registry: true,
+                elapsed: started.elapsed(),
+                ..Default::default()
+            });
+        }
+        let promoted = self.registry.promoted(&self.settings.filter).await?;
+        let current = self.writer.current(&self.settings.prefix)?;
+        let wanted = deployments(&promoted.versions);
+
+        let mut problems = registry_problems(&promoted.errors);
+        let (ready, mirrored, mirror_problems) = self.mirror_all(&wanted, true).await;
+        problems.extend(mirror_problems);
+        let desired = self.desired(&wanted, &ready, &current, problems)?;
+
+        let mut report = PassReport {
+            deployments: desired.deployments,
+            mirrored,
+            ..Default::default()
+        };
+        let mut change = ChangeSet::new(&self.settings.prefix)?;
+        for (path, bytes) in &desired.files {
+            change.insert(path, bytes.clone())?;
+        }
+        let message = commit_message(&self.settings.prefix, &desired.changes, &desired.problems)?;
+        let info = CommitInfo {
+            author: self.settings.author.clone(),
+            committer: self.settings.author.clone(),
+            message,
+        };
+        if let Outcome::Committed {
+            id,
+            added,
+            modified,
+            removed,
+        } = self.writer.apply(&change, &info)?
+        {
+            report.commit = Some(Commit {
+                id,
+                added,
+                modified,
+                removed,
+                changes: desired.changes.iter().map(Change::line).collect(),
+            });
+            if self.settings.push {
+                report.pushed = self.writer.push()?.pushed;
+            }
+        }
+        if let Some(keep) = self.settings.keep_mirrors {
+            collect_garbage(&self.mirror_root, &desired.referenced_mirrors, keep).await?;
+        }
+        report.problems = desired.problems;
+        // A pass with problems is repeated at the next poll even if the registry stays the same:
+        // missing artifacts may arrive, a flaky store may recover.
+        self.last_clean = report.problems.is_empty().then_some(fingerprint);
+        report.elapsed = started.elapsed();
+        Ok(report)
+    }
+
+    /// What a pass would write, without copying or committing anything.
+    pub async fn plan(&mut self) -> Result<Plan> {
+        let promoted = self.registry.promoted(&self.settings.filter).await?;
+        let current = self.writer.current(&self.settings.prefix)?;
+        let wanted = deployments(&promoted.versions);
+        let (ready, to_mirror, _) = self.mirror_all(&wanted, false).await;
+        let problems = registry_problems(&promoted.errors);
+        // In a plan, versions not mirrored yet are shown as they would be deployed.
+        let mut assumed = ready.clone();
+        for d in &wanted {
+            assumed
+                .entry(d.mirror_path())
+                .or_insert_with(|| self.mirror_location(d).uri().to_owned());
+        }
+        let desired = self.desired(&wanted, &assumed, &current, problems)?;
+        let text = |b: &Vec<u8>| String::from_utf8_lossy(b).into_owned();
+        let mut plan = Plan {
+            to_mirror: to_mirror
+                .iter()
+                .map(|m| format!("{} {}", m.model, m.version))
+                .collect(),
+            problems: desired.problems,
+            ..Default::default()
+        };
+        for (path, bytes) in &desired.files {
+            match current.get(path) {
+                None => {
+                    plan.added.insert(path.clone(), text(bytes));
+                }
+                Some(old) if old != bytes => {
+                    plan.modified.insert(path.clone(), (text(old), text(bytes)));
+                }
+                Some(_) => {}
+            }
+        }
+        for (path, old) in &current {
+            if !desired.files.contains_key(path) {
+                plan.removed.insert(path.clone(), text(old));
+            }
+        }
+        Ok(plan)
+    }
+
+    fn mirror_location(&self, deployment: &Deployment) -> Location {
+        let (model, version) = deployment.mirror_path();
+        self.mirror_root.child(&model).child(&version)
+    }
+
+    /// Makes (or, when `copy` is false, only checks) the mirror of every wanted version. Returns
+    /// the mirror URI of each complete one, keyed by (model dir, version); the mirrors copied (or,
+    /// when not copying, those still to copy); and the versions whose mirror failed.
+    async fn mirror_all(
+        &self,
+        wanted: &[Deployment],
+        copy: bool,
+    ) -> (
+        BTreeMap<(String, String), String>,
+        Vec<Mirrored>,
+        Vec<Problem>,
+    ) {
+        let mut versions: BTreeMap<(String, String), (&Deployment, Vec<String>)> = BTreeMap::new();
+        for d in wanted {
+            versions
+                .entry(d.mirror_path())
+                .or_insert_with(|| (d, Vec::new()))
+                .1
+                .push(d.channel.clone());
+        }
+        let results: Vec<_> = futures::stream::iter(versions)
+            .map(|(key, (d, channels))| async move {
+                let dst = self.mirror_location(d);
+                let outcome = self.mirror_one(d, &dst, copy).await;
+                (key, d, channels, dst, outcome)
+            })
+            .buffer_unordered(self.settings.mirror_concurrency.max(1))
+            .collect()
+            .await;
+        let mut ready = BTreeMap::new();
+        let mut mirrored = Vec::new();
+        let mut problems = Vec::new();
+        for (key, d, channels, dst, outcome) in results {
+            match outcome {
+                Ok(None) => {
+                    ready.insert(key, dst.uri().to_owned());
+                }
+                Ok(Some(copied)) => {
+                    if copy {
+                        ready.insert(key, dst.uri().to_owned());
+                    }
+                    mirrored.push(Mirrored {
+                        model: d.model.clone(),
+                        version: d.version,
+                        files: copied.files,
+                        uploaded: copied.uploaded,
+                        uploaded_bytes: copied.uploaded_bytes,
+                    });
+                }
+                Err(e) => problems.push(Problem {
+                    model: d.model.clone(),
+                    version: Some(d.version),
+                    channels,
+                    reason: format!("mirror failed: {e}"),
+                    kept: Vec::new(),
+                }),
+            }
+        }
+        mirrored.sort_by(|a, b| (&a.model, a.version).cmp(&(&b.model, b.version)));
+        (ready, mirrored, problems)
+    }
+
+    /// None when the mirror is already complete; the copy's report otherwise (an empty report
+    /// when only checking).
+    async fn mirror_one(
+        &self,
+        d: &Deployment,
+        dst: &Location,
+        copy: bool,
+    ) -> Result<Option<MirrorReport>> {
+        if is_complete(dst).await? {
+            return Ok(None);
+        }
+        if !copy {
+            return Ok(Some(MirrorReport::default()));
+        }
+        let src = self.resolver.resolve(&d.artifact_uri)?;
+        Ok(Some(self.mirror.mirror(&src, dst).await?))
+    }
+
+    /// The managed prefix's files: every deployment whose mirror is complete, rendered; channels
+    /// of failed versions keep their current files.
+    fn desired(
+        &self,
+        wanted: &[Deployment],
+        ready: &BTreeMap<(String, String), String>,
+        current: &BTreeMap<String, Vec<u8>>,
+        mut problems: Vec<Problem>,
+    ) -> Result<Desired> {
+        let current_dirs = layout::current_deployments(current);
+        let mut dirs: BTreeMap<String, (Deployed, layout::Files)> = BTreeMap::new();
+        for d in wanted {
+            let Some(uri) = ready.get(&d.mirror_path()) else {
+                continue;
+            };
+            match layout::render_deployment(self.target.as_ref(), &self.settings.namespace, d, uri)
+            {
+                Ok(files) => {
+                    let deployed = Deployed {
+                        model: d.model.clone(),
+                        channel: d.channel.clone(),
+                        version: d.version.to_string(),
+                        run_id: d.run_id.clone(),
+                        model_uri: uri.clone(),
+                    };
+                    dirs.insert(d.dir(), (deployed, files));
+                }
+                Err(e) => problems.push(Problem {
+                    model: d.model.clone(),
+                    version: Some(d.version),
+                    channels: vec![d.channel.clone()],
+                    reason: format!("cannot render: {e}"),
+                    kept: Vec::new(),
+                }),
+            }
+        }
+        // Keep the last good deployment of every channel whose new version failed.
+        for problem in &mut problems {
+            for channel in &problem.channels {
+                let dir = format!(
+                    "{}/{}",
+                    manifests_core::k8s_label(&problem.model),
+                    manifests_core::k8s_label(channel)
+                );
+                if dirs.contains_key(&dir) {
+                    continue;
+                }
+                if let Some(layout::CurrentDir {
+                    deployed: Some(deployed),
+                    files,
+                }) = current_dirs.get(&dir)
+                {
+                    dirs.insert(dir, (deployed.clone(), files.clone()));
+                    problem.kept.push(channel.clone());
+                }
+            }
+        }
+
+        let mut files = BTreeMap::new();
+        let mut index = Vec::new();
+        let mut referenced_mirrors = BTreeSet::new();
+        for (dir, (deployed, dir_files)) in &dirs {
+            for (name, bytes) in dir_files {
+                files.insert(format!("{dir}/{name}"), bytes.clone());
+            }
+            if let Some(rest) = deployed
+                .model_uri
+                .strip_prefix(self.mirror_root.uri().trim_end_matches('/'))
+            {
+                referenced_mirrors.insert(rest.trim_start_matches('/').to_owned());
+            }
+            index.push((dir.clone(), deployed.clone()));
+        }
+        let listed: Vec<String> = dirs.keys().cloned().collect();
+        files.insert(KUSTOMIZATION.to_owned(), layout::kustomization(&listed)?);
+        files.insert("README.md".to_owned(), layout::readme(&index)?);
+
+        let changes = crate::message::changes(&current_dirs, &dirs);
+        Ok(Desired {
+            files,
+            changes,
+            deployments: dirs.len(),
+            problems,
+            referenced_mirrors,
+        })
+    }
+}
+
+fn registry_problems(errors: &[registry_reader::VersionError]) -> Vec<Problem> {
+    errors
+        .iter()
+        .map(|e| Problem {
+            model: e.name.clone(),
+            version: e.version,
+            channels: e.channels.iter().map(channel_name).collect(),
+            reason: e.reason.clone(),
+            kept: Vec::new(),
+        })
+        .collect()
+}

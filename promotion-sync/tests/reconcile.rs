@@ -1,0 +1,261 @@
+//! The reconcile pass on real components: a registry made by MLflow, SeaweedFS for the mirror,
+//! a bare git remote.
+
+use std::sync::Arc;
+
+use artifact_store::{Resolver, is_complete};
+use gitops_writer::GixWriter;
+use manifests_core::MlflowServe;
+use promotion_sync::{Reconciler, Settings};
+use registry_reader::SqlRegistry;
+use testkit::databases::Backend;
+use testkit::git::GitRemote;
+use testkit::mlflow::{ModelSpec, Registry, Scenario, SourceSpec, VersionSpec};
+use testkit::s3::{Bucket, SeaweedFs};
+
+fn resolver(bucket: &Bucket<'_>) -> Arc<Resolver> {
+    let credentials = bucket.server().credentials();
+    Arc::new(
+        Resolver::default()
+            .with_s3_endpoint(bucket.server().endpoint())
+            .with_s3_option("aws_access_key_id", credentials.access_key_id.clone())
+            .unwrap()
+            .with_s3_option(
+                "aws_secret_access_key",
+                credentials.secret_access_key.clone(),
+            )
+            .unwrap(),
+    )
+}
+
+async fn reconciler(
+    registry: &Registry,
+    bucket: &Bucket<'_>,
+    remote: &GitRemote,
+    work: &str,
+) -> Reconciler<SqlRegistry, GixWriter> {
+    let reader = SqlRegistry::connect(&registry.backend_store_uri())
+        .await
+        .unwrap();
+    let writer = GixWriter::open(&remote.url(), &remote.scratch_path().join(work), "main").unwrap();
+    Reconciler::new(
+        reader,
+        writer,
+        Box::new(MlflowServe::default()),
+        resolver(bucket),
+        &bucket.uri("models"),
+        Settings::new("qooba"),
+    )
+    .unwrap()
+}
+
+fn seed_registry() -> Registry {
+    Scenario::new()
+        .model(
+            ModelSpec::new("ElasticnetWineModel2").version(
+                VersionSpec::logged_model()
+                    .stage("Production")
+                    .alias("champion"),
+            ),
+        )
+        .model(
+            ModelSpec::new("iris").version(VersionSpec::new(SourceSpec::RunsUri).stage("Staging")),
+        )
+        .model(ModelSpec::new("unpromoted").version(VersionSpec::logged_model()))
+        .build(Backend::Sqlite)
+}
+
+fn files_under(remote: &GitRemote, prefix: &str) -> Vec<String> {
+    remote
+        .files("main")
+        .into_iter()
+        .filter(|f| f.starts_with(prefix))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pass_mirrors_renders_commits_and_pushes_then_converges() {
+    let registry = seed_registry();
+    let bucket = SeaweedFs::shared().bucket();
+    let remote = GitRemote::new();
+    remote.human_commit("README.md", "# platform repo\n", "by a human");
+    let mut sync = reconciler(&registry, &bucket, &remote, "w1").await;
+
+    let report = sync.run_once().await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.deployments, 3, "production, champion, staging");
+    assert_eq!(
+        report.mirrored.len(),
+        2,
+        "one mirror per version, shared by its channels"
+    );
+    let commit = report.commit.as_ref().expect("a commit");
+    assert_eq!(report.pushed.as_deref(), Some(commit.id.as_str()));
+    assert_eq!(commit.changes.len(), 3, "{:?}", commit.changes);
+
+    let files = files_under(&remote, "deployments/");
+    for expected in [
+        "deployments/kustomization.yaml",
+        "deployments/README.md",
+        "deployments/iris/staging/deployment.yaml",
+        "deployments/iris/staging/kustomization.yaml",
+        "deployments/iris/staging/service.yaml",
+        "deployments/iris/staging/virtualservice.yaml",
+    ] {
+        assert!(
+            files.contains(&expected.to_owned()),
+            "{expected} missing from {files:?}"
+        );
+    }
+    assert!(
+        files
+            .iter()
+            .any(|f| f.contains("/champion/deployment.yaml"))
+    );
+    assert!(!files.iter().any(|f| f.contains("unpromoted")));
+    assert_eq!(
+        remote.show("main", "README.md").unwrap(),
+        b"# platform repo\n",
+        "outside the prefix"
+    );
+    let log = remote.log();
+    assert_eq!(log[0].subject, "mlflow-gitops: 3 changes in deployments/");
+
+    // Every manifest points at a complete mirror.
+    let deployment = String::from_utf8(
+        remote
+            .show("main", "deployments/iris/staging/deployment.yaml")
+            .unwrap(),
+    )
+    .unwrap();
+    let mirror_uri = bucket.uri("models/iris/1");
+    assert!(deployment.contains(&mirror_uri), "{deployment}");
+    assert!(
+        is_complete(&resolver(&bucket).resolve(&mirror_uri).unwrap())
+            .await
+            .unwrap()
+    );
+
+    // kustomize builds the whole prefix and every object validates.
+    let checkout = tempfile::tempdir().unwrap();
+    for file in &files {
+        let target = checkout.path().join(file);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(target, remote.show("main", file).unwrap()).unwrap();
+    }
+    assert_eq!(
+        testkit::kube::assert_valid_kustomization(&checkout.path().join("deployments")),
+        9
+    );
+
+    // Same registry: the fingerprint short-circuits; a fresh process makes no commit either.
+    assert!(sync.run_once().await.unwrap().unchanged_registry);
+    drop(sync);
+    let mut fresh = reconciler(&registry, &bucket, &remote, "w1").await;
+    let again = fresh.run_once().await.unwrap();
+    assert!(
+        again.commit.is_none() && again.mirrored.is_empty(),
+        "{again:?}"
+    );
+    assert_eq!(remote.log().len(), log.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demotion_removes_the_channel_in_the_next_commit() {
+    let registry = seed_registry();
+    let bucket = SeaweedFs::shared().bucket();
+    let remote = GitRemote::new();
+    let mut sync = reconciler(&registry, &bucket, &remote, "w").await;
+    sync.run_once().await.unwrap();
+
+    registry.client("client.transition_model_version_stage('iris', '1', 'Archived')");
+    let report = sync.run_once().await.unwrap();
+    let commit = report.commit.expect("a commit");
+    assert_eq!(commit.changes, ["iris staging: removed (was 1)"]);
+    assert!(
+        commit
+            .removed
+            .iter()
+            .all(|p| p.starts_with("deployments/iris/staging/")),
+        "{:?}",
+        commit.removed
+    );
+    assert!(files_under(&remote, "deployments/iris").is_empty());
+    let index = String::from_utf8(
+        remote
+            .show("main", "deployments/kustomization.yaml")
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(!index.contains("iris"), "{index}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_version_is_reported_the_rest_sync_and_its_channel_keeps_serving() {
+    let mut registry = seed_registry();
+    let bucket = SeaweedFs::shared().bucket();
+    let remote = GitRemote::new();
+    let mut sync = reconciler(&registry, &bucket, &remote, "w").await;
+    sync.run_once().await.unwrap();
+    let before = remote
+        .show("main", "deployments/iris/staging/deployment.yaml")
+        .unwrap();
+
+    // A new Staging version whose files do not exist, and a new good model.
+    registry.extend(
+        &Scenario::new()
+            .model(
+                ModelSpec::new("iris").version(
+                    VersionSpec::new(SourceSpec::Explicit {
+                        uri: "/nonexistent/model".into(),
+                    })
+                    .stage("Staging")
+                    .archive_existing(),
+                ),
+            )
+            .model(ModelSpec::new("wine").version(VersionSpec::logged_model().stage("Production"))),
+    );
+    let report = sync.run_once().await.unwrap();
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    let problem = &report.problems[0];
+    assert_eq!((problem.model.as_str(), problem.version), ("iris", Some(2)));
+    assert_eq!(problem.kept, ["staging"], "{problem}");
+    assert!(problem.reason.contains("/nonexistent/model"), "{problem}");
+    // The good model landed; iris staging still serves version 1.
+    assert!(files_under(&remote, "deployments/wine/production/").len() >= 3);
+    assert_eq!(
+        remote
+            .show("main", "deployments/iris/staging/deployment.yaml")
+            .unwrap(),
+        before
+    );
+    let message = remote.git_remote(&["log", "-1", "--format=%B", "main"]);
+    assert!(
+        message.contains("Kept as they were (1 problem):"),
+        "{message}"
+    );
+    assert!(
+        message.contains("wine production: new, version 1"),
+        "{message}"
+    );
+    // The problem keeps the pass from being cached: the next poll tries again.
+    assert!(!sync.run_once().await.unwrap().unchanged_registry);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_writes_nothing() {
+    let registry = seed_registry();
+    let bucket = SeaweedFs::shared().bucket();
+    let remote = GitRemote::new();
+    let mut sync = reconciler(&registry, &bucket, &remote, "w").await;
+    let plan = sync.plan().await.unwrap();
+    assert_eq!(plan.to_mirror.len(), 2);
+    assert!(
+        plan.added.contains_key("iris/staging/deployment.yaml"),
+        "{:?}",
+        plan.added.keys()
+    );
+    assert!(plan.modified.is_empty() && plan.removed.is_empty());
+    assert!(bucket.list("models").is_empty(), "nothing mirrored");
+    assert!(remote.log().is_empty(), "nothing committed");
+}
