@@ -3,11 +3,16 @@
 
 mod desired;
 mod error;
+pub mod http;
 pub mod layout;
 mod message;
+mod metrics;
 mod reconciler;
+mod watch;
 
 pub use desired::{Deployment, channel_name, deployments};
 pub use error::{Error, Result};
 pub use message::Change;
+pub use metrics::Metrics;
 pub use reconciler::{Commit, Mirrored, PassReport, Plan, Problem, Reconciler, Settings};
+pub use watch::{WatchOptions, watch};

@@ -27,3 +27,15 @@ pub trait ModelRegistry: Send + Sync {
     /// The current [`Fingerprint`]. Equal fingerprints mean `promoted()` would answer the same.
     async fn fingerprint(&self) -> Result<Fingerprint, Error>;
 }
+
+/// A boxed registry is a registry, so a program can choose SQL or REST at run time.
+#[async_trait]
+impl<T: ModelRegistry + ?Sized> ModelRegistry for Box<T> {
+    async fn promoted(&self, filter: &PromotionFilter) -> Result<Promoted, Error> {
+        (**self).promoted(filter).await
+    }
+
+    async fn fingerprint(&self) -> Result<Fingerprint, Error> {
+        (**self).fingerprint().await
+    }
+}

@@ -71,7 +71,7 @@ pub(crate) fn render(
     hosts.extend(spec.mlflow.allowed_hosts.iter().cloned());
     hosts.push("localhost".into());
 
-    let artifacts = format!("s3://{}/mlflow", spec.bucket);
+    let artifacts = super::artifacts_destination(spec);
     let args = [
         "server",
         "--host",

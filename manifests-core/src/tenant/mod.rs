@@ -90,6 +90,12 @@ pub fn s3_access(spec: &TenantSpec) -> S3Access {
     }
 }
 
+/// The team's MLflow server stores artifacts here (its `--artifacts-destination`); the promotion
+/// daemon resolves `mlflow-artifacts:/` sources against it.
+pub fn artifacts_destination(spec: &TenantSpec) -> String {
+    format!("s3://{}/mlflow", spec.bucket)
+}
+
 fn region(spec: &TenantSpec) -> &str {
     match &spec.storage {
         Storage::External { region, .. } => region,

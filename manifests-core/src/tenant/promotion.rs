@@ -68,6 +68,8 @@ fn daemon(
 ) -> k8s_openapi::api::apps::v1::Deployment {
     let ns = spec.namespace.as_str();
     let mirror = format!("s3://{}/{}", spec.bucket, spec.mirror_prefix);
+    // The tracking server's --artifacts-destination: where `mlflow-artifacts:/` sources live.
+    let artifacts = super::artifacts_destination(spec);
     let key = format!("{GIT_DIR}/ssh-privatekey");
     let known_hosts = format!("{GIT_DIR}/known_hosts");
     let listen = format!("0.0.0.0:{METRICS_PORT}");
@@ -79,6 +81,8 @@ fn daemon(
         &tracking,
         "--mirror",
         &mirror,
+        "--artifacts-destination",
+        &artifacts,
         "--repo",
         &gitops.repo_url,
         "--branch",
@@ -132,7 +136,9 @@ fn daemon(
         }]),
         env: Some(env),
         readiness_probe: Some(meta::http_probe("/healthz", 10, 3)),
-        liveness_probe: Some(meta::http_probe("/healthz", 30, 5)),
+        // /healthz turns unhealthy while a store is down; restarting would not help, so
+        // liveness asks only whether the process answers.
+        liveness_probe: Some(meta::http_probe("/livez", 30, 5)),
         resources: Some(
             meta::Resources {
                 cpu_request: "50m".into(),

@@ -1,0 +1,251 @@
+//! The command line, as DESIGN.md's CLI contract states it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Turns an MLflow Model Registry into a GitOps repository for Kubernetes and Argo CD, and renders
+/// isolated team workspaces.
+///
+/// Settings come from flags, then `MLFLOW_GITOPS_*` environment variables, then the TOML file
+/// given with --config (keys as the long flags, with `_` for `-`). S3 credentials come from the
+/// usual AWS_* variables, the endpoint from MLFLOW_S3_ENDPOINT_URL or AWS_ENDPOINT_URL.
+/// Exit codes: 0 ok, 1 runtime failure (or, for `policy verify`, isolation findings), 2 bad usage
+/// or configuration.
+#[derive(Debug, Parser)]
+#[command(name = "mlflow-gitops", version, max_term_width = 100)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "MLFLOW_GITOPS_LOG_FORMAT"
+    )]
+    pub log_format: LogFormat,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read the registry.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+    /// One reconcile pass: mirror promoted versions, render, commit (and push with --push).
+    Sync(SyncArgs),
+    /// The daemon: a pass every --interval, /metrics, /healthz and /livez on --listen.
+    Watch(WatchArgs),
+    /// Team workspaces.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Isolation policies.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// One verified recursive copy between two locations (paths, file://, s3://, mlflow-artifacts:/).
+    Mirror(MirrorArgs),
+}
+
+/// `registry …`
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Promoted versions with their channels and resolved artifact URIs.
+    List {
+        /// MLflow backend-store URI (sqlite:///…, mysql+pymysql://…, postgresql://…) or tracking URL (http://…).
+        #[arg(long, env = "MLFLOW_GITOPS_REGISTRY")]
+        registry: String,
+        /// The tracking server's --artifacts-destination, to resolve mlflow-artifacts:/ sources.
+        #[arg(long, env = "MLFLOW_GITOPS_ARTIFACTS_DESTINATION")]
+        artifacts_destination: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Settings shared by `sync` and `watch`.
+#[derive(Debug, Clone, Default, Args, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PipelineArgs {
+    /// A TOML file with any of these settings (flags and environment win over it).
+    #[arg(long, env = "MLFLOW_GITOPS_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// MLflow backend-store URI or tracking URL.
+    #[arg(long, env = "MLFLOW_GITOPS_REGISTRY")]
+    pub registry: Option<String>,
+    /// Where model versions are mirrored: s3://bucket/prefix, a path or file:// URI.
+    #[arg(long, env = "MLFLOW_GITOPS_MIRROR")]
+    pub mirror: Option<String>,
+    /// The GitOps repository: a URL (ssh://, https://, file://) or a local path (a bare repository
+    /// is created there when nothing exists yet).
+    #[arg(long, env = "MLFLOW_GITOPS_REPO")]
+    pub repo: Option<String>,
+    /// Branch to commit to [default: main].
+    #[arg(long, env = "MLFLOW_GITOPS_BRANCH")]
+    pub branch: Option<String>,
+    /// The managed directory in the repository [default: deployments].
+    #[arg(long, env = "MLFLOW_GITOPS_PREFIX")]
+    pub prefix: Option<String>,
+    /// The tracking server's --artifacts-destination, to resolve mlflow-artifacts:/ sources.
+    #[arg(long, env = "MLFLOW_GITOPS_ARTIFACTS_DESTINATION")]
+    pub artifacts_destination: Option<String>,
+    /// Kubernetes namespace of the serving objects [default: models].
+    #[arg(long, env = "MLFLOW_GITOPS_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Serving target [default: mlflow-serve].
+    #[arg(long, value_enum, env = "MLFLOW_GITOPS_TARGET")]
+    pub target: Option<Target>,
+    /// Stages to deploy, comma-separated [default: Staging,Production].
+    #[arg(long, env = "MLFLOW_GITOPS_STAGES", value_delimiter = ',')]
+    pub stages: Option<Vec<String>>,
+    /// Aliases to deploy: `all`, `none`, or a comma-separated list [default: all].
+    #[arg(long, env = "MLFLOW_GITOPS_ALIASES")]
+    pub aliases: Option<String>,
+    /// Push the commit to the repository (without it the commit stays in the work clone).
+    #[arg(long, env = "MLFLOW_GITOPS_PUSH")]
+    #[serde(default)]
+    pub push: bool,
+    /// Private clone and lock file [default: ~/.cache/mlflow-gitops/work/<repo hash>].
+    #[arg(long, env = "MLFLOW_GITOPS_WORK_DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// SSH private key for ssh:// repositories.
+    #[arg(long, env = "MLFLOW_GITOPS_SSH_KEY")]
+    pub ssh_key: Option<PathBuf>,
+    /// known_hosts holding the git server's host key (host keys are always verified).
+    #[arg(long, env = "MLFLOW_GITOPS_KNOWN_HOSTS")]
+    pub known_hosts: Option<PathBuf>,
+    /// File holding an https token (a mounted Secret); the token is re-read at each push.
+    #[arg(long, env = "MLFLOW_GITOPS_GIT_TOKEN_FILE")]
+    pub git_token_file: Option<PathBuf>,
+    /// User name sent with the https token [default: git].
+    #[arg(long, env = "MLFLOW_GITOPS_GIT_USERNAME")]
+    pub git_username: Option<String>,
+    /// CA bundle for an https git server with a private CA.
+    #[arg(long, env = "MLFLOW_GITOPS_GIT_CA_FILE")]
+    pub git_ca_file: Option<PathBuf>,
+    /// S3 endpoint the serving pods use [default: MLFLOW_S3_ENDPOINT_URL or AWS_ENDPOINT_URL].
+    #[arg(long, env = "MLFLOW_GITOPS_SERVING_S3_ENDPOINT")]
+    pub serving_s3_endpoint: Option<String>,
+    /// Secret holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the serving pods
+    /// [default: mlflow-s3].
+    #[arg(long, env = "MLFLOW_GITOPS_SERVING_S3_SECRET")]
+    pub serving_s3_secret: Option<String>,
+    /// Image of the mlflow-serve target [default: ghcr.io/mlflow/mlflow:v3.17.2].
+    #[arg(long, env = "MLFLOW_GITOPS_SERVING_IMAGE")]
+    pub serving_image: Option<String>,
+    /// Remove mirrors no deployment uses, keeping the newest N per model (off by default).
+    #[arg(long, env = "MLFLOW_GITOPS_KEEP_MIRRORS")]
+    pub keep_mirrors: Option<usize>,
+}
+
+/// Serving targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    /// `mlflow models serve` Deployment + Service + Istio VirtualService.
+    MlflowServe,
+    /// KServe InferenceService (MLServer, protocol v2).
+    Kserve,
+}
+
+/// `sync`
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Pipeline settings.
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// Print the file diff a pass would make; copy and commit nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the pass report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `watch`
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Pipeline settings.
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    /// Time between passes, e.g. 2s, 500ms, 1m.
+    #[arg(long, default_value = "2s", env = "MLFLOW_GITOPS_INTERVAL", value_parser = parse_duration)]
+    pub interval: std::time::Duration,
+    /// Address for /metrics, /healthz and /livez.
+    #[arg(long, default_value = "127.0.0.1:9090", env = "MLFLOW_GITOPS_LISTEN")]
+    pub listen: String,
+}
+
+/// `tenant …`
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Write a team's workspace (and its isolation policies) as manifests with a kustomization.
+    Render {
+        /// The team's namespace (overrides the config file's).
+        #[arg(long)]
+        namespace: String,
+        /// TenantSpec as YAML (or TOML by extension); every field has a default.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Output directory (created; files in it are replaced).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// `policy …`
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Reachability between the namespaces of the manifests in DIR; exit 1 on any finding.
+    Verify {
+        /// Directory of YAML manifests (searched recursively).
+        dir: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `mirror`
+#[derive(Debug, Args)]
+pub struct MirrorArgs {
+    /// Source location.
+    pub src: String,
+    /// Destination location.
+    pub dst: String,
+    /// The tracking server's --artifacts-destination, for mlflow-artifacts:/ URIs.
+    #[arg(long, env = "MLFLOW_GITOPS_ARTIFACTS_DESTINATION")]
+    pub artifacts_destination: Option<String>,
+}
+
+/// `2s`, `500ms`, `1m`, `1h`, or plain seconds.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map_or((text, "s"), |i| text.split_at(i));
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 2s or 500ms"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("{text:?}: unit must be ms, s, m or h")),
+    };
+    Ok(std::time::Duration::from_secs_f64(seconds))
+}

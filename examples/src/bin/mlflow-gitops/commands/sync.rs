@@ -1,0 +1,149 @@
+//! `sync` and `watch`
+
+use std::sync::Arc;
+
+use artifact_store::Mirror;
+use promotion_sync::{Metrics, PassReport, Plan, WatchOptions};
+
+use crate::cli::{SyncArgs, WatchArgs};
+use crate::diff::unified;
+use crate::failure::{Outcome, usage};
+use crate::pipeline::{build, merge};
+use crate::progress::terminal_progress;
+
+/// One pass (or, with --dry-run, the plan of one).
+pub async fn sync(args: SyncArgs) -> Outcome {
+    let pipeline = merge(args.pipeline)?;
+    let (mut reconciler, _) = build(&pipeline).await?;
+    if args.dry_run {
+        let plan = reconciler.plan().await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&plan)?);
+        } else {
+            print_plan(&plan);
+        }
+        return Ok(());
+    }
+    if let Some(hook) = terminal_progress() {
+        reconciler = reconciler.with_mirror(Mirror::new().with_progress(hook));
+    }
+    let report = reconciler.run_once().await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report);
+    }
+    Ok(())
+}
+
+fn print_plan(plan: &Plan) {
+    for version in &plan.to_mirror {
+        println!("would mirror {version}");
+    }
+    for (path, text) in &plan.added {
+        print!("--- /dev/null\n+++ b/{path}\n{}", unified("", text));
+    }
+    for (path, (old, new)) in &plan.modified {
+        print!("--- a/{path}\n+++ b/{path}\n{}", unified(old, new));
+    }
+    for (path, text) in &plan.removed {
+        print!("--- a/{path}\n+++ /dev/null\n{}", unified(text, ""));
+    }
+    for problem in &plan.problems {
+        eprintln!("skipped: {problem}");
+    }
+    println!(
+        "dry run: {} added, {} modified, {} removed; nothing written",
+        plan.added.len(),
+        plan.modified.len(),
+        plan.removed.len()
+    );
+}
+
+fn print_report(report: &PassReport) {
+    if report.unchanged_registry {
+        println!("registry unchanged");
+        return;
+    }
+    for m in &report.mirrored {
+        println!(
+            "mirrored {} {}: {} files ({} copied, {} bytes)",
+            m.model, m.version, m.files, m.uploaded, m.uploaded_bytes
+        );
+    }
+    match &report.commit {
+        Some(commit) => {
+            println!("commit {}", commit.id);
+            for change in &commit.changes {
+                println!("  {change}");
+            }
+        }
+        None => println!("no change ({} deployments)", report.deployments),
+    }
+    if let Some(pushed) = &report.pushed {
+        println!("pushed {pushed}");
+    }
+    for problem in &report.problems {
+        eprintln!("skipped: {problem}");
+    }
+}
+
+/// The daemon: passes until SIGTERM or Ctrl-C, serving /metrics, /healthz and /livez.
+pub async fn watch(args: WatchArgs) -> Outcome {
+    let pipeline = merge(args.pipeline)?;
+    let (mut reconciler, wake_file) = build(&pipeline).await?;
+    let metrics = Arc::new(Metrics::new());
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| usage(format!("--listen {}: {e}", args.listen)))?;
+    tracing::info!(listen = %args.listen, interval = ?args.interval, "watching");
+    let server = tokio::spawn(promotion_sync::http::serve(listener, Arc::clone(&metrics)));
+    let options = WatchOptions {
+        interval: args.interval,
+        wake_file,
+        ..Default::default()
+    };
+    promotion_sync::watch(
+        &mut reconciler,
+        &options,
+        &metrics,
+        shutdown_signal(),
+        |result| match result {
+            Ok(report) if report.unchanged_registry => tracing::debug!("registry unchanged"),
+            Ok(report) => {
+                let commit = report
+                    .commit
+                    .as_ref()
+                    .map(|c| c.id.as_str())
+                    .unwrap_or("none");
+                tracing::info!(
+                    deployments = report.deployments,
+                    mirrored = report.mirrored.len(),
+                    commit,
+                    pushed = report.pushed.is_some(),
+                    elapsed_ms = report.elapsed.as_millis() as u64,
+                    "pass"
+                );
+                for problem in &report.problems {
+                    tracing::warn!(%problem, "version skipped");
+                }
+            }
+            Err(error) => tracing::error!(%error, "pass failed"),
+        },
+    )
+    .await;
+    server.abort();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(signal) => signal,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

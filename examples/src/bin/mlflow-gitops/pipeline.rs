@@ -1,0 +1,251 @@
+//! From settings to a running reconciler: the registry, the mirror, the serving target and the
+//! git writer, each chosen by its URI.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use artifact_store::Resolver;
+use gitops_writer::{GitCli, GixWriter, SshAuth, TokenAuth, TokenSource};
+use manifests_core::meta::SecretKeyRef;
+use manifests_core::serving::S3Access;
+use manifests_core::{KServe, MlflowServe, ServingTarget};
+use promotion_sync::{Reconciler, Settings};
+use registry_reader::{
+    AliasSelection, ModelRegistry, PromotionFilter, RestRegistry, SqlRegistry, Stage,
+};
+
+use crate::cli::{PipelineArgs, Target};
+use crate::failure::{Outcome, usage};
+
+/// The reconciler the binary runs.
+pub type Sync = Reconciler<Box<dyn ModelRegistry>, GixWriter>;
+
+/// Flags and environment first, then the config file.
+pub fn merge(args: PipelineArgs) -> Outcome<PipelineArgs> {
+    let Some(path) = &args.config else {
+        return Ok(args);
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| usage(format!("--config {}: {e}", path.display())))?;
+    let file: PipelineArgs =
+        toml::from_str(&text).map_err(|e| usage(format!("--config {}: {e}", path.display())))?;
+    Ok(PipelineArgs {
+        config: args.config,
+        registry: args.registry.or(file.registry),
+        mirror: args.mirror.or(file.mirror),
+        repo: args.repo.or(file.repo),
+        branch: args.branch.or(file.branch),
+        prefix: args.prefix.or(file.prefix),
+        artifacts_destination: args.artifacts_destination.or(file.artifacts_destination),
+        namespace: args.namespace.or(file.namespace),
+        target: args.target.or(file.target),
+        stages: args.stages.or(file.stages),
+        aliases: args.aliases.or(file.aliases),
+        push: args.push || file.push,
+        work_dir: args.work_dir.or(file.work_dir),
+        ssh_key: args.ssh_key.or(file.ssh_key),
+        known_hosts: args.known_hosts.or(file.known_hosts),
+        git_token_file: args.git_token_file.or(file.git_token_file),
+        git_username: args.git_username.or(file.git_username),
+        git_ca_file: args.git_ca_file.or(file.git_ca_file),
+        serving_s3_endpoint: args.serving_s3_endpoint.or(file.serving_s3_endpoint),
+        serving_s3_secret: args.serving_s3_secret.or(file.serving_s3_secret),
+        serving_image: args.serving_image.or(file.serving_image),
+        keep_mirrors: args.keep_mirrors.or(file.keep_mirrors),
+    })
+}
+
+fn required(value: &Option<String>, flag: &str, key: &str) -> Outcome<String> {
+    value.clone().ok_or_else(|| {
+        usage(format!(
+            "missing --{flag} (or MLFLOW_GITOPS_{}, or `{key}` in the --config file)",
+            key.to_ascii_uppercase()
+        ))
+    })
+}
+
+/// The registry behind `uri`: the REST API for http(s) URLs, the database otherwise.
+pub async fn open_registry(
+    uri: &str,
+    artifacts_destination: Option<&str>,
+) -> Outcome<Box<dyn ModelRegistry>> {
+    if uri.starts_with("http://") || uri.starts_with("https://") {
+        let mut registry = RestRegistry::new(uri).map_err(|e| usage(format!("--registry: {e}")))?;
+        if let Some(destination) = artifacts_destination {
+            registry = registry.with_artifacts_destination(destination);
+        }
+        return Ok(Box::new(registry));
+    }
+    let mut registry = SqlRegistry::connect(uri).await.map_err(|e| match e {
+        registry_reader::Error::UnsupportedUri { .. } => usage(format!("--registry: {e}")),
+        other => other.into(),
+    })?;
+    if let Some(destination) = artifacts_destination {
+        registry = registry.with_artifacts_destination(destination);
+    }
+    Ok(Box::new(registry))
+}
+
+/// The S3 resolver for the process: endpoint from the environment, and the MLflow server's
+/// artifacts destination for `mlflow-artifacts:/` URIs.
+pub fn resolver(artifacts_destination: Option<&str>) -> Resolver {
+    let resolver = Resolver::from_env();
+    match artifacts_destination {
+        Some(destination) => resolver.with_artifacts_destination(destination),
+        None => resolver,
+    }
+}
+
+/// Builds the reconciler; also returns the SQLite file to watch, if the registry is one.
+pub async fn build(args: &PipelineArgs) -> Outcome<(Sync, Option<PathBuf>)> {
+    let registry_uri = required(&args.registry, "registry", "registry")?;
+    let mirror = required(&args.mirror, "mirror", "mirror")?;
+    let repo = required(&args.repo, "repo", "repo")?;
+    let branch = args.branch.clone().unwrap_or_else(|| "main".into());
+    let destination = args.artifacts_destination.as_deref();
+
+    let registry = open_registry(&registry_uri, destination).await?;
+    let url = repo_url(&repo)?;
+    let work_dir = match &args.work_dir {
+        Some(dir) => dir.clone(),
+        None => default_work_dir(&url, &branch),
+    };
+    let mut transport = GitCli::new(&url).map_err(|e| usage(format!("--repo: {e}")))?;
+    match (&args.ssh_key, &args.known_hosts) {
+        (Some(key), Some(known_hosts)) => {
+            transport = transport.with_ssh(SshAuth {
+                private_key: key.clone(),
+                known_hosts: known_hosts.clone(),
+            });
+        }
+        (Some(_), None) => {
+            return Err(usage(
+                "--ssh-key needs --known-hosts: host keys are verified, never trusted on first use",
+            ));
+        }
+        _ => {}
+    }
+    if let Some(token) = &args.git_token_file {
+        transport = transport.with_token(TokenAuth {
+            username: args.git_username.clone().unwrap_or_else(|| "git".into()),
+            source: TokenSource::File(token.clone()),
+        });
+    }
+    if let Some(ca) = &args.git_ca_file {
+        transport = transport.with_ca_file(ca);
+    }
+    let writer = GixWriter::with_transport(transport, &work_dir, &branch)?;
+
+    let namespace = args.namespace.clone().unwrap_or_else(|| "models".into());
+    let mut settings = Settings::new(&namespace);
+    if let Some(prefix) = &args.prefix {
+        settings.prefix = prefix.clone();
+    }
+    settings.filter = filter(args)?;
+    settings.push = args.push;
+    settings.keep_mirrors = args.keep_mirrors;
+
+    let reconciler = Reconciler::new(
+        registry,
+        writer,
+        target(args),
+        Arc::new(resolver(destination)),
+        &mirror,
+        settings,
+    )
+    .map_err(|e| usage(format!("{e}")))?;
+    Ok((reconciler, sqlite_file(&registry_uri)))
+}
+
+fn filter(args: &PipelineArgs) -> Outcome<PromotionFilter> {
+    let mut filter = PromotionFilter::default();
+    if let Some(stages) = &args.stages {
+        filter.stages = stages
+            .iter()
+            .filter(|s| !s.is_empty())
+            .map(|s| match s.to_ascii_lowercase().as_str() {
+                "staging" => Ok(Stage::Staging),
+                "production" => Ok(Stage::Production),
+                other => Err(usage(format!(
+                    "--stages: {other:?} is not Staging or Production"
+                ))),
+            })
+            .collect::<Outcome<Vec<_>>>()?;
+    }
+    filter.aliases = match args.aliases.as_deref() {
+        None | Some("all") => AliasSelection::All,
+        Some("none") | Some("") => AliasSelection::Nothing,
+        Some(list) => AliasSelection::Only(list.split(',').map(|a| a.trim().to_owned()).collect()),
+    };
+    Ok(filter)
+}
+
+fn target(args: &PipelineArgs) -> Box<dyn ServingTarget> {
+    match args.target.unwrap_or(Target::MlflowServe) {
+        Target::Kserve => Box::new(KServe::default()),
+        Target::MlflowServe => {
+            let mut serve = MlflowServe::default();
+            let secret = args
+                .serving_s3_secret
+                .clone()
+                .unwrap_or_else(|| manifests_core::serving::DEFAULT_S3_SECRET.into());
+            serve.s3 = S3Access {
+                endpoint_url: args.serving_s3_endpoint.clone().or_else(|| {
+                    ["MLFLOW_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL"]
+                        .iter()
+                        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+                }),
+                access_key_id: SecretKeyRef::new(&secret, "AWS_ACCESS_KEY_ID"),
+                secret_access_key: SecretKeyRef::new(&secret, "AWS_SECRET_ACCESS_KEY"),
+                ..S3Access::default()
+            };
+            if let Some(image) = &args.serving_image {
+                serve.image = image.clone();
+            }
+            Box::new(serve)
+        }
+    }
+}
+
+/// A URL as given; a local path becomes `file://` (with a bare repository created when nothing
+/// is there yet, so the quickstart needs no setup).
+fn repo_url(repo: &str) -> Outcome<String> {
+    let looks_remote = repo.contains("://") || (repo.contains('@') && repo.contains(':'));
+    if looks_remote {
+        return Ok(repo.to_owned());
+    }
+    let path = Path::new(repo);
+    if !path.exists() {
+        let status = std::process::Command::new("git")
+            .args(["init", "--quiet", "--bare", "--initial-branch=main"])
+            .arg(path)
+            .status()
+            .map_err(|e| anyhow::anyhow!("git init --bare {repo}: {e}"))?;
+        if !status.success() {
+            return Err(anyhow::anyhow!("git init --bare {repo} failed").into());
+        }
+    }
+    let absolute = std::fs::canonicalize(path).map_err(|e| usage(format!("--repo {repo}: {e}")))?;
+    Ok(format!("file://{}", absolute.display()))
+}
+
+fn default_work_dir(url: &str, branch: &str) -> PathBuf {
+    // FNV-1a: a stable name per repository and branch, so two daemons never share a clone.
+    let hash = format!("{url}#{branch}")
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    let home = std::env::var_os("HOME").unwrap_or_else(|| "/tmp".into());
+    Path::new(&home)
+        .join(".cache/mlflow-gitops/work")
+        .join(format!("{hash:016x}"))
+}
+
+/// The database file of a `sqlite://` registry URI, to wake the daemon when it changes.
+fn sqlite_file(uri: &str) -> Option<PathBuf> {
+    let path = uri.strip_prefix("sqlite:///")?;
+    let path = path.split('?').next().unwrap_or(path);
+    // sqlite:////abs is absolute; sqlite:///rel is relative to the working directory.
+    Some(PathBuf::from(path))
+}
