@@ -7,6 +7,7 @@
 //!   [`databases::Database`] of the test's choice (SQLite file, MariaDB or PostgreSQL database), with
 //!   MLflow's own answers ([`mlflow::Report`]) as the expected values.
 //! - [`mlflow_server::MlflowServer`]: a real `mlflow server` on such a registry, for REST clients.
+//! - [`model_server::ModelServer`]: `mlflow models serve` on a model URI, answering `/invocations`.
 //! - [`git::GitRemote`]: an empty bare remote and a clone, with helpers that read history through the
 //!   `git` CLI.
 //! - [`git_https::GitHttpsServer`]: git over https (TLS, basic-auth token) on 127.0.0.1.
@@ -37,6 +38,7 @@ pub mod git_https;
 pub mod kube;
 pub mod mlflow;
 pub mod mlflow_server;
+pub mod model_server;
 mod process;
 pub mod s3;
 pub mod ssh;

@@ -391,3 +391,38 @@ pub struct ReportedError {
     /// MLflow's exception, as text.
     pub error: String,
 }
+
+/// What `wine_model.py` registered: the model, a sample input and MLflow's own predictions for it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WineModel {
+    /// Registered model name.
+    pub name: String,
+    /// Version created.
+    pub version: String,
+    /// A request body for `/invocations` (`dataframe_split`).
+    pub input: serde_json::Value,
+    /// The fitted model's predictions for that input.
+    pub predictions: Vec<f64>,
+}
+
+/// Trains an ElasticNet on synthetic wine-quality data with MLflow, registers it as
+/// `ElasticnetWineModel2`, moves it to Production and sets alias `champion`, in the registry at
+/// `tracking_uri` with artifacts under `artifacts_dir`.
+pub fn wine_model(tracking_uri: &str, artifacts_dir: &Path) -> WineModel {
+    let report = artifacts_dir.with_extension("report.json");
+    let out = Command::new(python())
+        .arg(python_scripts_dir().join("wine_model.py"))
+        .args(["--tracking-uri", tracking_uri, "--artifacts"])
+        .arg(artifacts_dir)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .expect("testkit: cannot run wine_model.py");
+    assert!(
+        out.status.success(),
+        "testkit: wine_model.py failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&std::fs::read(&report).expect("testkit: wine report"))
+        .expect("testkit: wine report is JSON")
+}

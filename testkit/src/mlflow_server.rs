@@ -1,11 +1,9 @@
 //! A real `mlflow server` (the pinned MLflow) on a registry built by [`Scenario`](crate::mlflow::Scenario).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 use crate::mlflow::Registry;
-use crate::process::{Guarded, free_port, log_tail, wait_ready};
+use crate::process::{Guarded, free_port, http, log_tail, wait_ready};
 use crate::tools::venv_tool;
 
 /// A tracking server on 127.0.0.1 serving a registry's database; stopped on drop.
@@ -68,19 +66,7 @@ impl MlflowServer {
 }
 
 fn health_ok(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    if stream
-        .write_all(format!("GET /health HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes())
-        .is_err()
-    {
-        return false;
-    }
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200")
+    matches!(http(port, "GET", "/health", None), Some((200, _)))
 }
 
 impl std::fmt::Debug for MlflowServer {

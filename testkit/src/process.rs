@@ -47,11 +47,28 @@ impl Guarded {
         log: &Path,
         cleanup_dir: &Path,
     ) -> Guarded {
+        Self::spawn_with_env(name, program, args, &[], log, cleanup_dir)
+    }
+
+    /// Like [`spawn`](Self::spawn), with extra environment variables (kept out of the command line,
+    /// where `ps` would show them).
+    pub(crate) fn spawn_with_env(
+        name: &str,
+        program: &Path,
+        args: &[String],
+        env: &[(String, String)],
+        log: &Path,
+        cleanup_dir: &Path,
+    ) -> Guarded {
+        // The guard ends when the server does (so a crashed server is seen at once), and the
+        // pipe reader kills the server when the test process goes away.
+        // A background job's stdin is /dev/null in sh, so the pipe is handed over on fd 3.
         const GUARD: &str = r#"log="$1"; dir="$2"; shift 2
-"$@" >>"$log" 2>&1 &
+exec 3<&0
+"$@" >>"$log" 2>&1 3<&- &
 server=$!
-cat >/dev/null
-kill "$server" 2>/dev/null
+{ cat <&3 >/dev/null; kill "$server" 2>/dev/null; } &
+exec 3<&-
 wait "$server"
 rm -rf "$dir""#;
         let child = Command::new("sh")
@@ -62,6 +79,7 @@ rm -rf "$dir""#;
             .arg(cleanup_dir)
             .arg(program)
             .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -119,6 +137,34 @@ pub(crate) fn wait_ready(
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+}
+
+/// Sends one HTTP/1.0 request to 127.0.0.1:`port`; returns the status code and the body.
+pub(crate) fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    json_body: Option<&str>,
+) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .ok()?;
+    let body = json_body.unwrap_or("");
+    let request = format!(
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    let status = answer.split_whitespace().nth(1)?.parse().ok()?;
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Some((status, body))
 }
 
 /// Whether something accepts TCP connections on 127.0.0.1:`port`.
