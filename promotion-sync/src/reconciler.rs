@@ -237,7 +237,8 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
         let wanted = deployments(&promoted.versions);
 
         let mut problems = registry_problems(&promoted.errors);
-        let (ready, mirrored, mirror_problems) = self.mirror_all(&wanted, true).await;
+        let committed = committed_mirrors(&current);
+        let (ready, mirrored, mirror_problems) = self.mirror_all(&wanted, true, &committed).await;
         problems.extend(mirror_problems);
         let desired = self.desired(&wanted, &ready, &current, problems)?;
 
@@ -290,7 +291,8 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
         let promoted = self.registry.promoted(&self.settings.filter).await?;
         let current = self.writer.current(&self.settings.prefix)?;
         let wanted = deployments(&promoted.versions);
-        let (ready, to_mirror, _) = self.mirror_all(&wanted, false).await;
+        let committed = committed_mirrors(&current);
+        let (ready, to_mirror, _) = self.mirror_all(&wanted, false, &committed).await;
         let problems = registry_problems(&promoted.errors);
         // In a plan, versions not mirrored yet are shown as they would be deployed.
         let mut assumed = ready.clone();
@@ -340,6 +342,7 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
         &self,
         wanted: &[Deployment],
         copy: bool,
+        committed: &BTreeSet<String>,
     ) -> (
         BTreeMap<(String, String), String>,
         Vec<Mirrored>,
@@ -356,7 +359,13 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
         let results: Vec<_> = futures::stream::iter(versions)
             .map(|(key, (d, channels))| async move {
                 let dst = self.mirror_location(d);
-                let outcome = self.mirror_one(d, &dst, copy).await;
+                // A committed manifest only ever points at a complete mirror (mirrors finish before
+                // the commit, and garbage collection spares referenced ones): no request needed.
+                let outcome = if committed.contains(dst.uri()) {
+                    Ok(None)
+                } else {
+                    self.mirror_one(d, &dst, copy).await
+                };
                 (key, d, channels, dst, outcome)
             })
             .buffer_unordered(self.settings.mirror_concurrency.max(1))
@@ -499,6 +508,14 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
             referenced_mirrors,
         })
     }
+}
+
+/// The mirror URIs the managed prefix refers to now.
+fn committed_mirrors(current: &BTreeMap<String, Vec<u8>>) -> BTreeSet<String> {
+    layout::current_deployments(current)
+        .into_values()
+        .filter_map(|dir| dir.deployed.map(|d| d.model_uri))
+        .collect()
 }
 
 fn registry_problems(errors: &[registry_reader::VersionError]) -> Vec<Problem> {

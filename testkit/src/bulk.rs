@@ -10,6 +10,17 @@ use crate::mlflow::{Registry, Scenario};
 
 /// Builds a registry of `models × versions` versions on `backend`.
 pub fn bulk_registry(backend: Backend, models: u32, versions: u32) -> Registry {
+    bulk_registry_at(backend, models, versions, "s3://bench/models")
+}
+
+/// Like [`bulk_registry`], with storage locations `<storage_root>/<model>/<version>/artifacts`
+/// (the caller writes the files there when the benchmark needs them).
+pub fn bulk_registry_at(
+    backend: Backend,
+    models: u32,
+    versions: u32,
+    storage_root: &str,
+) -> Registry {
     assert!(
         versions >= 2,
         "bulk registries promote the top two versions of each model"
@@ -79,7 +90,10 @@ pub fn bulk_registry(backend: Backend, models: u32, versions: u32) -> Registry {
              {}, {}, 'READY' {from_versions}",
             concat(&["'models:/m-'".into(), id8, v.clone()]),
             concat(&[
-                "'s3://bench/models/'".into(),
+                format!(
+                    "'{}/'",
+                    storage_root.trim_end_matches('/').replace('\'', "''")
+                ),
                 name.clone(),
                 "'/'".into(),
                 v.clone(),
@@ -104,4 +118,23 @@ pub fn bulk_registry(backend: Backend, models: u32, versions: u32) -> Registry {
         "bulk insert count"
     );
     registry
+}
+
+/// Adds version `version` of `model` in Production (what a promotion does to the rows), with its
+/// storage location under `storage_root`, on a SQLite registry made by [`bulk_registry_at`].
+pub fn promote_new_version(registry: &Registry, model: &str, version: u32, storage_root: &str) {
+    let now = 1_796_000_000_000_i64 + i64::from(version);
+    let location = format!(
+        "{}/{model}/{version}/artifacts",
+        storage_root.trim_end_matches('/')
+    );
+    let db = registry.database();
+    db.query(&format!(
+        "INSERT INTO model_versions (name, version, creation_time, last_updated_time, current_stage, source, storage_location, status) \
+         VALUES ('{model}', {version}, {now}, {now}, 'Production', 'models:/m-new-{version}', '{}', 'READY')",
+        location.replace('\'', "''")
+    ));
+    db.query(&format!(
+        "UPDATE registered_models SET last_updated_time = {now} WHERE name = '{model}'"
+    ));
 }

@@ -1,0 +1,188 @@
+//! promotion-sync: whole passes on a generated SQLite registry (2 promoted versions per model,
+//! 5 files × 64 KB each, alias `champion` on the top version), mirrored to SeaweedFS and committed
+//! to a bare git remote, at 10, 100 and 1,000 promoted versions.
+//!
+//! Every timed pass builds a fresh `Reconciler` (a new writer opening and fetching its clone, no
+//! fingerprint cache), as a one-shot `mlflow-gitops sync` process would; only process start-up
+//! (~10 ms) is left out.
+//!
+//! - cold: empty mirror prefix and empty remote;
+//! - warm: nothing changed since the last pass;
+//! - one new promotion: one model gets a new version in Production (rows inserted as MLflow would,
+//!   its 5 files written) before each timed pass.
+//!
+//! Goals (issue 8), against a sequential Python watcher at 1,000: cold ≥ 20× faster than 41–55 s,
+//! warm < 150 ms, one new promotion < 300 ms.
+//! Run: `cargo bench -p benches --bench pipeline`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use artifact_store::Resolver;
+use criterion::{Criterion, criterion_group, criterion_main};
+use gitops_writer::GixWriter;
+use manifests_core::MlflowServe;
+use promotion_sync::{Reconciler, Settings};
+use registry_reader::SqlRegistry;
+use testkit::databases::Backend;
+use testkit::git::GitRemote;
+use testkit::mlflow::Registry;
+use testkit::s3::{Bucket, SeaweedFs};
+
+const FILE_SIZE: usize = 64 * 1024;
+
+fn write_version(root: &Path, model: &str, version: u32) {
+    let dir = root.join(model).join(version.to_string()).join("artifacts");
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    for (i, name) in [
+        "MLmodel",
+        "model.pkl",
+        "conda.yaml",
+        "requirements.txt",
+        "data/weights.bin",
+    ]
+    .iter()
+    .enumerate()
+    {
+        std::fs::write(
+            dir.join(name),
+            vec![(version as usize + i) as u8; FILE_SIZE],
+        )
+        .unwrap();
+    }
+}
+
+fn resolver(bucket: &Bucket<'_>) -> Arc<Resolver> {
+    let credentials = bucket.server().credentials();
+    Arc::new(
+        Resolver::default()
+            .with_s3_endpoint(bucket.server().endpoint())
+            .with_s3_option("aws_access_key_id", credentials.access_key_id.clone())
+            .unwrap()
+            .with_s3_option(
+                "aws_secret_access_key",
+                credentials.secret_access_key.clone(),
+            )
+            .unwrap(),
+    )
+}
+
+struct Fixture<'a> {
+    registry: Registry,
+    storage: tempfile::TempDir,
+    bucket: Bucket<'a>,
+    runtime: tokio::runtime::Runtime,
+    run: AtomicUsize,
+    next_version: AtomicU32,
+}
+
+impl Fixture<'_> {
+    /// One pass as a fresh process would run it; returns its time and whether it committed.
+    fn pass(&self, remote: &GitRemote, work: &str, mirror: &str) -> (Duration, bool) {
+        self.runtime.block_on(async {
+            let started = Instant::now();
+            let reader = SqlRegistry::connect(&self.registry.backend_store_uri())
+                .await
+                .unwrap();
+            let writer =
+                GixWriter::open(&remote.url(), &remote.scratch_path().join(work), "main").unwrap();
+            let mut sync = Reconciler::new(
+                reader,
+                writer,
+                Box::new(MlflowServe::default()),
+                resolver(&self.bucket),
+                &self.bucket.uri(mirror),
+                Settings::new("bench"),
+            )
+            .unwrap();
+            let report = sync.run_once().await.unwrap();
+            assert!(report.problems.is_empty(), "{:?}", report.problems);
+            (started.elapsed(), report.commit.is_some())
+        })
+    }
+}
+
+fn pipeline(c: &mut Criterion) {
+    for promoted in [10u32, 100, 1_000] {
+        let models = promoted / 2;
+        let storage = tempfile::tempdir().unwrap();
+        let root = format!("file://{}", storage.path().display());
+        let registry = testkit::bulk::bulk_registry_at(Backend::Sqlite, models, 2, &root);
+        for m in 0..models {
+            for v in 1..=2 {
+                write_version(storage.path(), &format!("model-{m:05}"), v);
+            }
+        }
+        let fixture = Fixture {
+            registry,
+            storage,
+            bucket: SeaweedFs::shared().bucket(),
+            runtime: tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+            run: AtomicUsize::new(0),
+            next_version: AtomicU32::new(3),
+        };
+        let mut group = c.benchmark_group(format!("pipeline_{promoted}_promoted"));
+        group.sample_size(10);
+
+        group.bench_function("cold", |b| {
+            b.iter_custom(|n| {
+                (0..n)
+                    .map(|_| {
+                        let remote = GitRemote::new();
+                        let mirror = format!("cold-{}", fixture.run.fetch_add(1, Ordering::SeqCst));
+                        let (time, committed) = fixture.pass(&remote, "work", &mirror);
+                        assert!(committed);
+                        time
+                    })
+                    .sum()
+            })
+        });
+
+        let remote = GitRemote::new();
+        assert!(
+            fixture.pass(&remote, "work", "steady").1,
+            "the first pass commits"
+        );
+        group.bench_function("warm", |b| {
+            b.iter_custom(|n| {
+                (0..n)
+                    .map(|_| {
+                        let (time, committed) = fixture.pass(&remote, "work", "steady");
+                        assert!(!committed, "nothing changed");
+                        time
+                    })
+                    .sum()
+            })
+        });
+
+        group.bench_function("one_new_promotion", |b| {
+            b.iter_custom(|n| {
+                (0..n)
+                    .map(|_| {
+                        let version = fixture.next_version.fetch_add(1, Ordering::SeqCst);
+                        write_version(fixture.storage.path(), "model-00000", version);
+                        let root = format!("file://{}", fixture.storage.path().display());
+                        testkit::bulk::promote_new_version(
+                            &fixture.registry,
+                            "model-00000",
+                            version,
+                            &root,
+                        );
+                        let (time, committed) = fixture.pass(&remote, "work", "steady");
+                        assert!(committed, "the promotion commits");
+                        time
+                    })
+                    .sum()
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, pipeline);
+criterion_main!(benches);
