@@ -7,7 +7,8 @@
 //! (~10 ms) is left out.
 //!
 //! - cold: empty mirror prefix and empty remote;
-//! - warm: nothing changed since the last pass;
+//! - warm: nothing changed since the last pass; with and without the work directory's pass cache
+//!   (`mlflow-gitops sync` uses it);
 //! - one new promotion: one model gets a new version in Production (rows inserted as MLflow would,
 //!   its 5 files written) before each timed pass.
 //!
@@ -24,7 +25,7 @@ use artifact_store::Resolver;
 use criterion::{Criterion, criterion_group, criterion_main};
 use gitops_writer::GixWriter;
 use manifests_core::MlflowServe;
-use promotion_sync::{Reconciler, Settings};
+use promotion_sync::{PassCache, Reconciler, Settings};
 use registry_reader::SqlRegistry;
 use testkit::databases::Backend;
 use testkit::git::GitRemote;
@@ -81,6 +82,17 @@ struct Fixture<'a> {
 impl Fixture<'_> {
     /// One pass as a fresh process would run it; returns its time and whether it committed.
     fn pass(&self, remote: &GitRemote, work: &str, mirror: &str) -> (Duration, bool) {
+        self.pass_with(remote, work, mirror, None)
+    }
+
+    /// A pass that may use the work directory's pass cache, as `mlflow-gitops sync` does.
+    fn pass_with(
+        &self,
+        remote: &GitRemote,
+        work: &str,
+        mirror: &str,
+        cache: Option<PassCache>,
+    ) -> (Duration, bool) {
         self.runtime.block_on(async {
             let started = Instant::now();
             let reader = SqlRegistry::connect(&self.registry.backend_store_uri())
@@ -97,6 +109,9 @@ impl Fixture<'_> {
                 Settings::new("bench"),
             )
             .unwrap();
+            if let Some(cache) = cache {
+                sync = sync.with_cache(cache);
+            }
             let report = sync.run_once().await.unwrap();
             assert!(report.problems.is_empty(), "{:?}", report.problems);
             (started.elapsed(), report.commit.is_some())
@@ -153,6 +168,26 @@ fn pipeline(c: &mut Criterion) {
                 (0..n)
                     .map(|_| {
                         let (time, committed) = fixture.pass(&remote, "work", "steady");
+                        assert!(!committed, "nothing changed");
+                        time
+                    })
+                    .sum()
+            })
+        });
+
+        let cache = || {
+            Some(PassCache::new(
+                remote.scratch_path().join("last-pass.json"),
+                "bench",
+            ))
+        };
+        fixture.pass_with(&remote, "work", "steady", cache());
+        group.bench_function("warm_with_pass_cache", |b| {
+            b.iter_custom(|n| {
+                (0..n)
+                    .map(|_| {
+                        let (time, committed) =
+                            fixture.pass_with(&remote, "work", "steady", cache());
                         assert!(!committed, "nothing changed");
                         time
                     })

@@ -74,4 +74,7 @@ pub trait GitOpsWriter {
         &mut self,
         prefix: &str,
     ) -> Result<std::collections::BTreeMap<String, Vec<u8>>, Error>;
+
+    /// The remote branch head as last fetched or pushed; None when the branch does not exist.
+    fn head(&mut self) -> Result<Option<String>, Error>;
 }

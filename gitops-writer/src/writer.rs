@@ -375,6 +375,10 @@ impl<T: Transport> GixWriter<T> {
 }
 
 impl<T: Transport> GitOpsWriter for GixWriter<T> {
+    fn head(&mut self) -> Result<Option<String>, Error> {
+        Ok(self.base()?.map(|id| id.to_string()))
+    }
+
     fn current(&mut self, prefix: &str) -> Result<BTreeMap<String, Vec<u8>>, Error> {
         let Some(base) = self.base()? else {
             return Ok(BTreeMap::new());

@@ -7,6 +7,7 @@ pub mod http;
 pub mod layout;
 mod message;
 mod metrics;
+mod pass_cache;
 mod reconciler;
 mod watch;
 
@@ -14,5 +15,6 @@ pub use desired::{Deployment, channel_name, deployments};
 pub use error::{Error, Result};
 pub use message::Change;
 pub use metrics::Metrics;
+pub use pass_cache::PassCache;
 pub use reconciler::{Commit, Mirrored, PassReport, Plan, Problem, Reconciler, Settings};
 pub use watch::{WatchOptions, watch};

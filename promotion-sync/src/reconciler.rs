@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::desired::{Deployment, channel_name, deployments};
 use crate::layout::{self, Deployed, KUSTOMIZATION};
 use crate::message::{Change, commit_message};
+use crate::pass_cache::PassCache;
 use crate::{Error, Result};
 
 /// How the reconciler runs.
@@ -167,6 +168,7 @@ pub struct Reconciler<R: ModelRegistry, W: GitOpsWriter> {
     mirror: Mirror,
     settings: Settings,
     last_clean: Option<Fingerprint>,
+    cache: Option<PassCache>,
 }
 
 /// The desired files of a pass, and what stands behind them.
@@ -204,12 +206,20 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
             mirror: Mirror::new(),
             settings,
             last_clean: None,
+            cache: None,
         })
     }
 
     /// Uses `mirror` (concurrency, retries, progress hook) for the copies.
     pub fn with_mirror(mut self, mirror: Mirror) -> Self {
         self.mirror = mirror;
+        self
+    }
+
+    /// Remembers clean passes across processes (see [`PassCache`]), so a one-shot run on an
+    /// unchanged registry and repository does no work beyond the fetch.
+    pub fn with_cache(mut self, cache: PassCache) -> Self {
+        self.cache = Some(cache);
         self
     }
 
@@ -225,12 +235,21 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
     pub async fn run_once(&mut self) -> Result<PassReport> {
         let started = Instant::now();
         let fingerprint = self.registry.fingerprint().await?;
-        if self.last_clean == Some(fingerprint) {
+        let unchanged = self.last_clean == Some(fingerprint)
+            || match &self.cache {
+                Some(cache) => cache.matches(&fingerprint, self.writer.head()?.as_deref()),
+                None => false,
+            };
+        if unchanged {
+            self.last_clean = Some(fingerprint);
             return Ok(PassReport {
                 unchanged_registry: true,
                 elapsed: started.elapsed(),
                 ..Default::default()
             });
+        }
+        if let Some(cache) = &self.cache {
+            cache.clear();
         }
         let promoted = self.registry.promoted(&self.settings.filter).await?;
         let current = self.writer.current(&self.settings.prefix)?;
@@ -282,6 +301,13 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
         // A pass with problems is repeated at the next poll even if the registry stays the same:
         // missing artifacts may arrive, a flaky store may recover.
         self.last_clean = report.problems.is_empty().then_some(fingerprint);
+        // Only a state the remote holds can be trusted by the next process.
+        let published = report.commit.is_none() || report.pushed.is_some();
+        if let (Some(cache), Some(_), true) = (&self.cache, self.last_clean, published)
+            && let Some(head) = self.writer.head()?
+        {
+            cache.record(&fingerprint, &head);
+        }
         report.elapsed = started.elapsed();
         Ok(report)
     }

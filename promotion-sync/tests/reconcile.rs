@@ -259,3 +259,54 @@ async fn a_plan_writes_nothing() {
     assert!(bucket.list("models").is_empty(), "nothing mirrored");
     assert!(remote.log().is_empty(), "nothing committed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pass_cache_skips_only_what_nobody_changed() {
+    let registry = seed_registry();
+    let bucket = SeaweedFs::shared().bucket();
+    let remote = GitRemote::new();
+    let cache_file = remote.scratch_path().join("last-pass.json");
+    let cached = |identity: &str| promotion_sync::PassCache::new(&cache_file, identity);
+
+    let mut first = reconciler(&registry, &bucket, &remote, "w")
+        .await
+        .with_cache(cached("a"));
+    assert!(first.run_once().await.unwrap().commit.is_some());
+    drop(first);
+
+    // A fresh process: same registry, same remote head, same configuration: nothing to do.
+    let mut again = reconciler(&registry, &bucket, &remote, "w")
+        .await
+        .with_cache(cached("a"));
+    assert!(again.run_once().await.unwrap().unchanged_registry);
+    drop(again);
+
+    // Another configuration must not trust it.
+    let mut other = reconciler(&registry, &bucket, &remote, "w")
+        .await
+        .with_cache(cached("b"));
+    let report = other.run_once().await.unwrap();
+    assert!(!report.unchanged_registry && report.commit.is_none());
+    drop(other);
+
+    // A human commit moves the head: a full pass (which finds nothing to change in the prefix).
+    remote.human_commit("notes.txt", "hello\n", "a human");
+    let mut after_human = reconciler(&registry, &bucket, &remote, "w")
+        .await
+        .with_cache(cached("b"));
+    let report = after_human.run_once().await.unwrap();
+    assert!(!report.unchanged_registry && report.commit.is_none());
+    drop(after_human);
+
+    // A registry change: a full pass that commits.
+    registry.client("client.transition_model_version_stage('iris', '1', 'Archived')");
+    let mut after_change = reconciler(&registry, &bucket, &remote, "w")
+        .await
+        .with_cache(cached("b"));
+    assert!(after_change.run_once().await.unwrap().commit.is_some());
+    drop(after_change);
+    let mut settled = reconciler(&registry, &bucket, &remote, "w")
+        .await
+        .with_cache(cached("b"));
+    assert!(settled.run_once().await.unwrap().unchanged_registry);
+}

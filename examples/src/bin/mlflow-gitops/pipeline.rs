@@ -9,7 +9,7 @@ use gitops_writer::{GitCli, GixWriter, SshAuth, TokenAuth, TokenSource};
 use manifests_core::meta::SecretKeyRef;
 use manifests_core::serving::S3Access;
 use manifests_core::{KServe, MlflowServe, ServingTarget};
-use promotion_sync::{Reconciler, Settings};
+use promotion_sync::{PassCache, Reconciler, Settings};
 use registry_reader::{
     AliasSelection, ModelRegistry, PromotionFilter, RestRegistry, SqlRegistry, Stage,
 };
@@ -145,6 +145,9 @@ pub async fn build(args: &PipelineArgs) -> Outcome<(Sync, Option<PathBuf>)> {
     settings.push = args.push;
     settings.keep_mirrors = args.keep_mirrors;
 
+    // Everything that shapes the output names the cache, so a changed flag makes a full pass.
+    let identity = format!("mlflow-gitops {} {args:?}", env!("CARGO_PKG_VERSION"));
+    let cache = PassCache::new(work_dir.join("last-pass.json"), identity);
     let reconciler = Reconciler::new(
         registry,
         writer,
@@ -153,7 +156,8 @@ pub async fn build(args: &PipelineArgs) -> Outcome<(Sync, Option<PathBuf>)> {
         &mirror,
         settings,
     )
-    .map_err(|e| usage(format!("{e}")))?;
+    .map_err(|e| usage(format!("{e}")))?
+    .with_cache(cache);
     Ok((reconciler, sqlite_file(&registry_uri)))
 }
 
