@@ -139,6 +139,18 @@ impl Resolver {
         Ok(self)
     }
 
+    /// Sets the S3 key pair explicitly, over the `AWS_*` variables (for services whose own secret
+    /// store holds it); the secret never appears in messages.
+    pub fn with_s3_credentials(mut self, access_key_id: &str, secret_access_key: &str) -> Self {
+        self.s3_config
+            .push((AmazonS3ConfigKey::AccessKeyId, access_key_id.to_owned()));
+        self.s3_config.push((
+            AmazonS3ConfigKey::SecretAccessKey,
+            secret_access_key.to_owned(),
+        ));
+        self
+    }
+
     /// The MLflow server's `--artifacts-destination`, needed for `mlflow-artifacts:/` URIs.
     pub fn with_artifacts_destination(mut self, uri: impl Into<String>) -> Self {
         self.artifacts_destination = Some(uri.into());

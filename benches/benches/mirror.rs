@@ -11,6 +11,8 @@
 //! Run: `cargo bench -p benches --bench mirror`. Every iteration writes to a fresh prefix, so
 //! nothing is skipped as already mirrored.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -26,27 +28,12 @@ use object_store::throttle::{ThrottleConfig, ThrottledStore};
 use testkit::s3::{Bucket, SeaweedFs};
 
 const MODELS: usize = 1_000;
-const FILE_SIZE: usize = 64 * 1024;
 /// Files in flight, for us and for rclone alike.
 const CONCURRENCY: usize = 32;
 
 fn write_tree(root: &Path, models: usize) {
     for m in 0..models {
-        let dir = root.join(format!("model-{m:04}"));
-        std::fs::create_dir_all(dir.join("data")).unwrap();
-        for (i, name) in [
-            "MLmodel",
-            "model.pkl",
-            "conda.yaml",
-            "requirements.txt",
-            "data/weights.bin",
-        ]
-        .iter()
-        .enumerate()
-        {
-            let byte = (m * 7 + i) as u8;
-            std::fs::write(dir.join(name), vec![byte; FILE_SIZE]).unwrap();
-        }
+        common::write_model_files(&root.join(format!("model-{m:04}")), m * 7);
     }
 }
 
@@ -54,13 +41,7 @@ fn resolver(bucket: &Bucket<'_>) -> Resolver {
     let credentials = bucket.server().credentials();
     Resolver::default()
         .with_s3_endpoint(bucket.server().endpoint())
-        .with_s3_option("aws_access_key_id", credentials.access_key_id.clone())
-        .unwrap()
-        .with_s3_option(
-            "aws_secret_access_key",
-            credentials.secret_access_key.clone(),
-        )
-        .unwrap()
+        .with_s3_credentials(&credentials.access_key_id, &credentials.secret_access_key)
 }
 
 struct Setup<'a> {

@@ -16,6 +16,8 @@
 //! warm < 150 ms, one new promotion < 300 ms.
 //! Run: `cargo bench -p benches --bench pipeline`.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -32,27 +34,11 @@ use testkit::git::GitRemote;
 use testkit::mlflow::Registry;
 use testkit::s3::{Bucket, SeaweedFs};
 
-const FILE_SIZE: usize = 64 * 1024;
-
 fn write_version(root: &Path, model: &str, version: u32) {
-    let dir = root.join(model).join(version.to_string()).join("artifacts");
-    std::fs::create_dir_all(dir.join("data")).unwrap();
-    for (i, name) in [
-        "MLmodel",
-        "model.pkl",
-        "conda.yaml",
-        "requirements.txt",
-        "data/weights.bin",
-    ]
-    .iter()
-    .enumerate()
-    {
-        std::fs::write(
-            dir.join(name),
-            vec![(version as usize + i) as u8; FILE_SIZE],
-        )
-        .unwrap();
-    }
+    common::write_model_files(
+        &root.join(model).join(version.to_string()).join("artifacts"),
+        version as usize,
+    );
 }
 
 fn resolver(bucket: &Bucket<'_>) -> Arc<Resolver> {
@@ -60,13 +46,7 @@ fn resolver(bucket: &Bucket<'_>) -> Arc<Resolver> {
     Arc::new(
         Resolver::default()
             .with_s3_endpoint(bucket.server().endpoint())
-            .with_s3_option("aws_access_key_id", credentials.access_key_id.clone())
-            .unwrap()
-            .with_s3_option(
-                "aws_secret_access_key",
-                credentials.secret_access_key.clone(),
-            )
-            .unwrap(),
+            .with_s3_credentials(&credentials.access_key_id, &credentials.secret_access_key),
     )
 }
 

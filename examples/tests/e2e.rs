@@ -73,12 +73,7 @@ fn train_register_sync_serve_and_demote() {
         .into_iter()
         .filter(|f| f.starts_with("deployments/"))
         .collect();
-    let checkout = tempfile::tempdir().unwrap();
-    for file in &files {
-        let target = checkout.path().join(file);
-        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-        std::fs::write(target, remote.show("main", file).unwrap()).unwrap();
-    }
+    let checkout = remote.export("main", "deployments/");
     assert_eq!(
         testkit::kube::assert_valid_kustomization(&checkout.path().join("deployments")),
         6

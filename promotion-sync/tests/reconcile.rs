@@ -18,13 +18,7 @@ fn resolver(bucket: &Bucket<'_>) -> Arc<Resolver> {
     Arc::new(
         Resolver::default()
             .with_s3_endpoint(bucket.server().endpoint())
-            .with_s3_option("aws_access_key_id", credentials.access_key_id.clone())
-            .unwrap()
-            .with_s3_option(
-                "aws_secret_access_key",
-                credentials.secret_access_key.clone(),
-            )
-            .unwrap(),
+            .with_s3_credentials(&credentials.access_key_id, &credentials.secret_access_key),
     )
 }
 
@@ -137,12 +131,7 @@ async fn a_pass_mirrors_renders_commits_and_pushes_then_converges() {
     );
 
     // kustomize builds the whole prefix and every object validates.
-    let checkout = tempfile::tempdir().unwrap();
-    for file in &files {
-        let target = checkout.path().join(file);
-        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-        std::fs::write(target, remote.show("main", file).unwrap()).unwrap();
-    }
+    let checkout = remote.export("main", "deployments/");
     assert_eq!(
         testkit::kube::assert_valid_kustomization(&checkout.path().join("deployments")),
         9

@@ -145,6 +145,22 @@ impl GitRemote {
         files
     }
 
+    /// The files of `rev` under `prefix`, written into a new temporary directory (paths kept, so
+    /// `<dir>/<prefix>` is the subtree): what a checkout would hold, for `kubectl kustomize`.
+    pub fn export(&self, rev: &str, prefix: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for file in self
+            .files(rev)
+            .into_iter()
+            .filter(|f| f.starts_with(prefix))
+        {
+            let target = dir.path().join(&file);
+            std::fs::create_dir_all(target.parent().expect("a file has a parent")).expect("mkdir");
+            std::fs::write(target, self.show(rev, &file).expect("listed file")).expect("write");
+        }
+        dir
+    }
+
     /// The content of `path` at `rev` in the remote, or `None` if it does not exist there.
     pub fn show(&self, rev: &str, path: &str) -> Option<Vec<u8>> {
         let out = git_command(&self.bare_path())

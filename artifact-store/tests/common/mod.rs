@@ -15,13 +15,7 @@ pub fn s3_resolver(bucket: &Bucket<'_>) -> Resolver {
     let credentials = bucket.server().credentials();
     Resolver::default()
         .with_s3_endpoint(bucket.server().endpoint())
-        .with_s3_option("aws_access_key_id", credentials.access_key_id.clone())
-        .unwrap()
-        .with_s3_option(
-            "aws_secret_access_key",
-            credentials.secret_access_key.clone(),
-        )
-        .unwrap()
+        .with_s3_credentials(&credentials.access_key_id, &credentials.secret_access_key)
 }
 
 /// Deterministic pseudo-random bytes (xorshift), so files differ without a rand dependency.

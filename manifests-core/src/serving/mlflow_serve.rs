@@ -2,7 +2,7 @@
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, PodSpec, PodTemplateSpec, Service, ServicePort, ServiceSpec,
+    Container, PodSpec, PodTemplateSpec, Service, ServicePort, ServiceSpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -103,12 +103,7 @@ impl MlflowServe {
                 .map(str::to_owned)
                 .to_vec(),
             ),
-            ports: Some(vec![ContainerPort {
-                name: Some("http".into()),
-                container_port: PORT,
-                protocol: Some("TCP".into()),
-                ..Default::default()
-            }]),
+            ports: Some(vec![meta::tcp_port("http", PORT)]),
             env: Some(env),
             startup_probe: Some(meta::http_probe(
                 "/ping",

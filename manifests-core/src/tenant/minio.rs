@@ -1,6 +1,6 @@
 //! A MinIO for the team, when it has no external bucket.
 
-use k8s_openapi::api::core::v1::{Container, ContainerPort, EnvVar, VolumeMount};
+use k8s_openapi::api::core::v1::{Container, EnvVar, VolumeMount};
 
 use super::spec::TenantSpec;
 use super::workload::{Component, claim_volume};
@@ -54,18 +54,8 @@ pub(crate) fn render(
             .to_vec(),
         ),
         ports: Some(vec![
-            ContainerPort {
-                name: Some("http".into()),
-                container_port: PORT,
-                protocol: Some("TCP".into()),
-                ..Default::default()
-            },
-            ContainerPort {
-                name: Some("console".into()),
-                container_port: 9001,
-                protocol: Some("TCP".into()),
-                ..Default::default()
-            },
+            meta::tcp_port("http", PORT),
+            meta::tcp_port("console", 9001),
         ]),
         env: Some(env),
         startup_probe: Some(meta::http_probe("/minio/health/live", 5, 60)),

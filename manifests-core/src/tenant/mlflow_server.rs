@@ -1,6 +1,6 @@
 //! The team's MLflow tracking server and model registry.
 
-use k8s_openapi::api::core::v1::{Container, ContainerPort, VolumeMount};
+use k8s_openapi::api::core::v1::{Container, VolumeMount};
 
 use super::spec::{Backend, TenantSpec};
 use super::workload::{Component, claim_volume};
@@ -93,12 +93,7 @@ pub(crate) fn render(
         image: Some(spec.mlflow.image.clone()),
         command: Some(vec!["mlflow".into()]),
         args: Some(args),
-        ports: Some(vec![ContainerPort {
-            name: Some("http".into()),
-            container_port: PORT,
-            protocol: Some("TCP".into()),
-            ..Default::default()
-        }]),
+        ports: Some(vec![meta::tcp_port("http", PORT)]),
         env: Some(env),
         startup_probe: Some(meta::http_probe("/health", 5, 60)),
         readiness_probe: Some(meta::http_probe("/health", 10, 3)),

@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvVar, ObjectReference, SecretVolumeSource, ServiceAccount, Volume,
-    VolumeMount,
+    Container, EnvVar, ObjectReference, SecretVolumeSource, ServiceAccount, Volume, VolumeMount,
 };
 
 use super::mlflow_server;
@@ -128,12 +127,7 @@ fn daemon(
         name: "mlflow-gitops".into(),
         image: Some(gitops.image.clone()),
         args: Some(args),
-        ports: Some(vec![ContainerPort {
-            name: Some("http".into()),
-            container_port: METRICS_PORT,
-            protocol: Some("TCP".into()),
-            ..Default::default()
-        }]),
+        ports: Some(vec![meta::tcp_port("http", METRICS_PORT)]),
         env: Some(env),
         readiness_probe: Some(meta::http_probe("/healthz", 10, 3)),
         // /healthz turns unhealthy while a store is down; restarting would not help, so
