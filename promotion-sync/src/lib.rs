@@ -1,5 +1,57 @@
 //! The reconcile pass: registry → promoted versions → verified mirror → rendered manifests → one
 //! commit of the managed prefix → push; and the `watch` loop that repeats it.
+//!
+//! Every part is behind a trait, so a service can plug in its own. Here the registry is a
+//! hand-written one, the mirror is in memory and the repository a local bare one:
+//!
+//! ```
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use registry_reader::{Channel, Fingerprint, ModelRegistry, ModelVersion, Promoted, PromotionFilter, Stage};
+//!
+//! /// One model, version 3 in Production, whose files are in `dir`.
+//! struct OneModel { dir: String }
+//!
+//! #[async_trait::async_trait]
+//! impl ModelRegistry for OneModel {
+//!     async fn promoted(&self, _: &PromotionFilter) -> Result<Promoted, registry_reader::Error> {
+//!         Ok(Promoted {
+//!             versions: vec![ModelVersion {
+//!                 workspace: "default".into(), name: "iris".into(), version: 3,
+//!                 stage: Stage::Production, aliases: vec![], channels: vec![Channel::Stage(Stage::Production)],
+//!                 tags: Default::default(), source: "models:/m-1".into(), run_id: None,
+//!                 status: "READY".into(), artifact_uri: self.dir.clone(), last_updated_ms: 0,
+//!             }],
+//!             errors: vec![],
+//!         })
+//!     }
+//!     async fn fingerprint(&self) -> Result<Fingerprint, registry_reader::Error> {
+//!         Ok(Fingerprint([7; 32]))
+//!     }
+//! }
+//!
+//! let tmp = tempfile::tempdir()?;
+//! let model = tmp.path().join("model");
+//! std::fs::create_dir(&model)?;
+//! std::fs::write(model.join("MLmodel"), "flavors: {}\n")?;
+//! let remote = tmp.path().join("deploy.git");
+//! std::process::Command::new("git").args(["init", "--quiet", "--bare"]).arg(&remote).status()?;
+//!
+//! let writer = gitops_writer::GixWriter::open(&format!("file://{}", remote.display()), &tmp.path().join("work"), "main")?;
+//! let mut sync = promotion_sync::Reconciler::new(
+//!     OneModel { dir: model.display().to_string() },
+//!     writer,
+//!     Box::new(manifests_core::MlflowServe::default()),
+//!     Arc::new(artifact_store::Resolver::default()),
+//!     "memory://mirror",
+//!     promotion_sync::Settings::new("team-a"),
+//! )?;
+//! let report = sync.run_once().await?;
+//! assert_eq!(report.commit.unwrap().changes, ["iris production: new, version 3"]);
+//! assert!(sync.run_once().await?.unchanged_registry, "same fingerprint: no work");
+//! # Ok(()) }
+//! ```
 
 mod desired;
 mod error;
