@@ -242,20 +242,37 @@ impl Resolver {
     }
 }
 
+/// A local directory as a key prefix under `/`: nothing is created or required to exist when the
+/// URI is resolved (a source that does not exist lists no files; a destination's directories
+/// appear with its first file).
 fn local(path: &str, uri: &str) -> Result<Location> {
-    let dir = std::path::Path::new(path);
-    if !dir.exists() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::Unsupported {
-            uri: redact(uri),
-            reason: format!("cannot create the directory: {e}"),
-        })?;
-    }
-    let store = LocalFileSystem::new_with_prefix(dir).map_err(|source| Error::Store {
-        operation: "open",
+    let unsupported = |reason: String| Error::Unsupported {
         uri: redact(uri),
-        source,
-    })?;
-    Ok(Location::new(Arc::new(store), Path::default(), uri))
+        reason,
+    };
+    let absolute = if std::path::Path::new(path).is_absolute() {
+        std::path::PathBuf::from(path)
+    } else {
+        std::env::current_dir()
+            .map_err(|e| unsupported(format!("no working directory: {e}")))?
+            .join(path)
+    };
+    // `.` and `..` resolved by name, as a shell user means them (no symlink is followed).
+    let mut normal = std::path::PathBuf::from("/");
+    for component in absolute.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                normal.pop();
+            }
+            std::path::Component::Normal(part) => normal.push(part),
+            _ => {}
+        }
+    }
+    let text = normal
+        .to_str()
+        .ok_or_else(|| unsupported("the path is not UTF-8".into()))?;
+    let prefix = parse_prefix(text, uri)?;
+    Ok(Location::new(Arc::new(LocalFileSystem::new()), prefix, uri))
 }
 
 fn parse_prefix(prefix: &str, uri: &str) -> Result<Path> {

@@ -314,6 +314,25 @@ async fn uris_resolve_as_mlflow_writes_them() {
     let report = Mirror::new().mirror(&src, &dst).await.unwrap();
     assert_eq!(report.files, files.len());
 
+    // A source that does not exist lists no files, and resolving it creates nothing.
+    let missing = root.path().join("no/such/model");
+    let err = Mirror::new()
+        .mirror(&local(&missing), &dst)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::EmptySource { .. }), "{err}");
+    assert!(
+        !root.path().join("no").exists(),
+        "resolving or listing a source created directories"
+    );
+    // Relative paths with `.` and `..` resolve as a shell would.
+    let relative = Resolver::default().resolve("./a/../b").unwrap();
+    let here = std::env::current_dir().unwrap().join("b");
+    assert_eq!(
+        format!("/{}", relative.prefix()),
+        here.display().to_string()
+    );
+
     let empty = tempfile::tempdir().unwrap();
     let err = Mirror::new()
         .mirror(&local(empty.path()), &dst)
