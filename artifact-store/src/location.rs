@@ -216,7 +216,8 @@ impl Resolver {
         }
         let mut builder = AmazonS3Builder::from_env()
             .with_bucket_name(bucket)
-            .with_virtual_hosted_style_request(false);
+            .with_virtual_hosted_style_request(false)
+            .with_retry(client_retries());
         if std::env::var_os("AWS_REGION").is_none()
             && std::env::var_os("AWS_DEFAULT_REGION").is_none()
         {
@@ -239,6 +240,17 @@ impl Resolver {
             })?);
         clients.insert(bucket.to_owned(), Arc::clone(&client));
         Ok(client)
+    }
+}
+
+/// object_store's own retries, kept short: [`Mirror`](crate::Mirror) retries whole files with its
+/// own backoff on top, and with the defaults (10 retries within 3 minutes, under every one of
+/// ours) a one-shot pass against a dead server would hang for many minutes before saying so.
+fn client_retries() -> object_store::RetryConfig {
+    object_store::RetryConfig {
+        max_retries: 2,
+        retry_timeout: std::time::Duration::from_secs(20),
+        ..Default::default()
     }
 }
 

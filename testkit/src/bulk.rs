@@ -138,3 +138,30 @@ pub fn promote_new_version(registry: &Registry, model: &str, version: u32, stora
         "UPDATE registered_models SET last_updated_time = {now} WHERE name = '{model}'"
     ));
 }
+
+/// Where [`bulk_registry_at`] says the files of `model` version `version` are, under the local
+/// directory `storage` that `storage_root` (`file://<storage>`) names.
+pub fn model_dir(storage: &std::path::Path, model: &str, version: u32) -> std::path::PathBuf {
+    storage
+        .join(model)
+        .join(version.to_string())
+        .join("artifacts")
+}
+
+/// A model directory of 5 files of `size` bytes, one in a nested folder (`data/`), as MLflow lays
+/// out a logged model; `seed` varies the bytes so versions differ.
+pub fn write_model_files(dir: &std::path::Path, seed: usize, size: usize) {
+    std::fs::create_dir_all(dir.join("data")).expect("testkit: model dir");
+    for (i, name) in [
+        "MLmodel",
+        "model.pkl",
+        "conda.yaml",
+        "requirements.txt",
+        "data/weights.bin",
+    ]
+    .iter()
+    .enumerate()
+    {
+        std::fs::write(dir.join(name), vec![(seed + i) as u8; size]).expect("testkit: model file");
+    }
+}

@@ -14,6 +14,8 @@
 //! - [`ssh::SshServer`]: an OpenSSH server on 127.0.0.1 with its own host key, for git over ssh.
 //! - [`kube`]: `kubectl kustomize`, `kubernetes-validate --strict`, the real CRD schemas and a
 //!   YAML 1.1 reader, judging generated manifests.
+//! - [`proxy::TcpProxy`]: a TCP forwarder that can cut and restore a real server's network, for
+//!   outage tests.
 //! - [`tools`]: where the pinned tools live (the venv made by `.ci/run`).
 //!
 //! Helpers panic, with the command that fixes the problem, when a component is missing or fails:
@@ -40,6 +42,7 @@ pub mod mlflow;
 pub mod mlflow_server;
 pub mod model_server;
 mod process;
+pub mod proxy;
 pub mod s3;
 pub mod ssh;
 pub mod tools;

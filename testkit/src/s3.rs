@@ -270,12 +270,18 @@ impl Bucket<'_> {
 
     /// The environment an S3 client needs for this server, as MLflow and the AWS SDKs read it.
     pub fn env(&self) -> Vec<(String, String)> {
+        self.env_with_endpoint(self.server.endpoint())
+    }
+
+    /// Like [`env`](Self::env), with the endpoint replaced (a [`TcpProxy`](crate::proxy::TcpProxy)
+    /// in front of the server, for outage tests).
+    pub fn env_with_endpoint(&self, endpoint: &str) -> Vec<(String, String)> {
         let c = &self.server.credentials;
         [
             ("AWS_ACCESS_KEY_ID", c.access_key_id.as_str()),
             ("AWS_SECRET_ACCESS_KEY", c.secret_access_key.as_str()),
-            ("AWS_ENDPOINT_URL", self.server.endpoint()),
-            ("MLFLOW_S3_ENDPOINT_URL", self.server.endpoint()),
+            ("AWS_ENDPOINT_URL", endpoint),
+            ("MLFLOW_S3_ENDPOINT_URL", endpoint),
             ("AWS_REGION", "us-east-1"),
             ("AWS_DEFAULT_REGION", "us-east-1"),
         ]
@@ -320,6 +326,13 @@ impl Bucket<'_> {
             .lines()
             .any(|l| !l.is_empty());
         (out.status.success() && exists).then_some(out.stdout)
+    }
+
+    /// Deletes every object under `prefix` (to reset a bucket between rounds of a test).
+    pub fn purge(&self, prefix: &str) {
+        let target = format!("s3:{}/{}", self.name, prefix.trim_start_matches('/'));
+        let (ok, out) = self.server.rclone(&["delete", &target], None);
+        assert!(ok, "testkit: rclone delete {target} failed: {out}");
     }
 
     /// Writes one object through rclone (for tests that prepare a bucket independently).

@@ -7,17 +7,5 @@ pub const FILE_SIZE: usize = 64 * 1024;
 
 /// A model directory of 5 files × 64 KB, one in a nested folder; `seed` varies the bytes.
 pub fn write_model_files(dir: &Path, seed: usize) {
-    std::fs::create_dir_all(dir.join("data")).unwrap();
-    for (i, name) in [
-        "MLmodel",
-        "model.pkl",
-        "conda.yaml",
-        "requirements.txt",
-        "data/weights.bin",
-    ]
-    .iter()
-    .enumerate()
-    {
-        std::fs::write(dir.join(name), vec![(seed + i) as u8; FILE_SIZE]).unwrap();
-    }
+    testkit::bulk::write_model_files(dir, seed, FILE_SIZE);
 }

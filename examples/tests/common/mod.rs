@@ -1,0 +1,199 @@
+//! What the reliability tests share: a registry made by MLflow and filled in bulk, its model files
+//! on local disk, a SeaweedFS bucket for the mirrors, a bare git remote, and the `sync` command
+//! that joins them.
+#![allow(dead_code)] // each test binary uses its own part
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use testkit::databases::Backend;
+use testkit::git::GitRemote;
+use testkit::mlflow::Registry;
+use testkit::s3::{Bucket, SeaweedFs};
+
+/// The prefix in the bucket that holds the mirrors.
+pub const MIRRORS: &str = "models";
+
+/// One pipeline's world.
+pub struct Scene {
+    /// Model files, as MLflow's artifact store would hold them.
+    pub storage: tempfile::TempDir,
+    /// `models` models × 2 versions, the top two promoted (Production + `champion`, Staging).
+    pub registry: Registry,
+    /// Where the mirrors go.
+    pub bucket: Bucket<'static>,
+    /// Where the commits go.
+    pub remote: GitRemote,
+    /// The daemon's work directory (its clone and pass cache).
+    pub work: PathBuf,
+    file_size: usize,
+}
+
+impl Scene {
+    /// A registry of `models` models with files of `file_size` bytes.
+    pub fn new(models: u32, file_size: usize) -> Scene {
+        let storage = tempfile::tempdir().unwrap();
+        let root = format!("file://{}", storage.path().display());
+        let registry = testkit::bulk::bulk_registry_at(Backend::Sqlite, models, 2, &root);
+        for m in 0..models {
+            for v in 1..=2 {
+                let dir = testkit::bulk::model_dir(storage.path(), &model_name(m), v);
+                testkit::bulk::write_model_files(&dir, (m * 3 + v) as usize, file_size);
+            }
+        }
+        let remote = GitRemote::new();
+        let work = remote.scratch_path().join("work");
+        Scene {
+            storage,
+            registry,
+            bucket: SeaweedFs::shared().bucket(),
+            remote,
+            work,
+            file_size,
+        }
+    }
+
+    /// `mlflow-gitops sync … --push` with the bucket's credentials in its environment and its
+    /// output captured.
+    pub fn sync(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mlflow-gitops"));
+        command
+            .args(["sync", "--registry", &self.registry.backend_store_uri()])
+            .args(["--mirror", &self.bucket.uri(MIRRORS)])
+            .args([
+                "--repo",
+                &self.remote.url(),
+                "--push",
+                "--namespace",
+                "models",
+            ])
+            .arg("--work-dir")
+            .arg(&self.work)
+            .envs(self.bucket.env())
+            .env("MLFLOW_GITOPS_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+
+    /// Promotes a new version `version` of model number `m` to Production, with its files.
+    pub fn promote(&self, m: u32, version: u32) {
+        let name = model_name(m);
+        let dir = testkit::bulk::model_dir(self.storage.path(), &name, version);
+        testkit::bulk::write_model_files(&dir, (m * 3 + version) as usize, self.file_size);
+        let root = format!("file://{}", self.storage.path().display());
+        testkit::bulk::promote_new_version(&self.registry, &name, version, &root);
+    }
+
+    /// The tree id of the remote's `main`, or `None` before the first push.
+    pub fn tree(&self) -> Option<String> {
+        self.remote.branch_exists().then(|| {
+            self.remote
+                .git_remote(&["rev-parse", "main^{tree}"])
+                .trim()
+                .to_owned()
+        })
+    }
+
+    /// Every object under the mirrors' prefix with its size.
+    pub fn listing(&self) -> BTreeMap<String, u64> {
+        self.bucket
+            .list(MIRRORS)
+            .into_iter()
+            .map(|o| (o.path, o.size))
+            .collect()
+    }
+
+    /// The mirror directories (relative to [`MIRRORS`]) that the remote's `main` refers to.
+    pub fn committed_mirrors(&self) -> Vec<String> {
+        if !self.remote.branch_exists() {
+            return Vec::new();
+        }
+        let base = format!("{}/", self.bucket.uri(MIRRORS));
+        self.remote
+            .files("main")
+            .iter()
+            .filter(|f| f.ends_with("/deployment.yaml"))
+            .map(|f| {
+                let text = String::from_utf8(self.remote.show("main", f).unwrap()).unwrap();
+                let uri = model_uri(&text).unwrap_or_else(|| panic!("{f} names no model URI"));
+                uri.strip_prefix(&base)
+                    .unwrap_or_else(|| panic!("{f} serves {uri}, outside {base}"))
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    /// Err naming the first mirror that `main` refers to and that is not complete in `listing`
+    /// compared with `reference` (a listing made by an uninterrupted run).
+    pub fn check_committed_mirrors(
+        &self,
+        listing: &BTreeMap<String, u64>,
+        reference: &BTreeMap<String, u64>,
+    ) -> Result<(), String> {
+        for mirror in self.committed_mirrors() {
+            let under = format!("{mirror}/");
+            let expected: Vec<_> = reference
+                .iter()
+                .filter(|(path, _)| path.starts_with(&under))
+                .collect();
+            if expected.is_empty() {
+                return Err(format!("{mirror}: not in the reference run's bucket"));
+            }
+            for (path, size) in expected {
+                if listing.get(path) != Some(size) {
+                    return Err(format!(
+                        "main refers to {mirror}, but {path} is {:?} (want {size} bytes)",
+                        listing.get(path)
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `model-00042` for 42, as the bulk registry names its models.
+pub fn model_name(m: u32) -> String {
+    format!("model-{m:05}")
+}
+
+/// The `mlflow-gitops.io/model-uri` annotation of a rendered Deployment.
+pub fn model_uri(deployment_yaml: &str) -> Option<String> {
+    deployment_yaml.lines().find_map(|l| {
+        l.trim()
+            .strip_prefix("mlflow-gitops.io/model-uri: ")
+            .map(|v| v.trim_matches('"').to_owned())
+    })
+}
+
+/// Copies a directory tree (`cp -a`), replacing `to`.
+pub fn copy_tree(from: &Path, to: &Path) {
+    if to.exists() {
+        std::fs::remove_dir_all(to).unwrap();
+    }
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "cp -a {} {}",
+        from.display(),
+        to.display()
+    );
+}
+
+/// Output of a finished command as text, for assertion messages.
+pub fn text(output: &std::process::Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
