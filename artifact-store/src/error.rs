@@ -61,5 +61,27 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// True when the failure lies in reaching or using a store (the network, the server, a
+    /// timeout, refused credentials) rather than in what one source holds. Such a failure says
+    /// nothing about the model version being copied: the copies of the others would fail the same
+    /// way, and retrying later may succeed, so a caller should fail its whole pass, not skip the
+    /// version.
+    pub fn is_outage(&self) -> bool {
+        use object_store::Error as E;
+        match self {
+            Error::Store { source, .. } => !matches!(
+                source,
+                E::NotFound { .. }
+                    | E::InvalidPath { .. }
+                    | E::NotSupported { .. }
+                    | E::NotImplemented { .. }
+                    | E::UnknownConfigurationKey { .. }
+            ),
+            _ => false,
+        }
+    }
+}
+
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -263,13 +263,29 @@ impl Transport for GitCli {
             {
                 Ok(Pushed::RejectedNonFastForward)
             }
-            Some(line) => Err(fail(line.trim().to_owned())),
+            Some(line) => Err(fail(with_server_reason(line.trim(), &stderr))),
             None => Err(fail(stderr.trim().to_owned())),
         }
     }
 
     fn remote(&self) -> &str {
         &self.redacted
+    }
+}
+
+/// A rejection line with what the server said about it (`remote: …` lines: a hook's or a branch
+/// protection rule's reason), which is what the operator needs to act on.
+fn with_server_reason(line: &str, stderr: &str) -> String {
+    let said: Vec<&str> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("remote:"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if said.is_empty() {
+        line.to_owned()
+    } else {
+        format!("{line}; the server said: {}", said.join(" / "))
     }
 }
 

@@ -257,7 +257,7 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
 
         let mut problems = registry_problems(&promoted.errors);
         let committed = committed_mirrors(&current);
-        let (ready, mirrored, mirror_problems) = self.mirror_all(&wanted, true, &committed).await;
+        let (ready, mirrored, mirror_problems) = self.mirror_all(&wanted, true, &committed).await?;
         problems.extend(mirror_problems);
         let desired = self.desired(&wanted, &ready, &current, problems)?;
 
@@ -318,7 +318,7 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
         let current = self.writer.current(&self.settings.prefix)?;
         let wanted = deployments(&promoted.versions);
         let committed = committed_mirrors(&current);
-        let (ready, to_mirror, _) = self.mirror_all(&wanted, false, &committed).await;
+        let (ready, to_mirror, _) = self.mirror_all(&wanted, false, &committed).await?;
         let problems = registry_problems(&promoted.errors);
         // In a plan, versions not mirrored yet are shown as they would be deployed.
         let mut assumed = ready.clone();
@@ -369,11 +369,11 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
         wanted: &[Deployment],
         copy: bool,
         committed: &BTreeSet<String>,
-    ) -> (
+    ) -> Result<(
         BTreeMap<(String, String), String>,
         Vec<Mirrored>,
         Vec<Problem>,
-    ) {
+    )> {
         let mut versions: BTreeMap<(String, String), (&Deployment, Vec<String>)> = BTreeMap::new();
         for d in wanted {
             versions
@@ -417,6 +417,7 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
                         uploaded_bytes: copied.uploaded_bytes,
                     });
                 }
+                Err(e) if fails_the_pass(&e, &dst) => return Err(e),
                 Err(e) => problems.push(Problem {
                     model: d.model.clone(),
                     version: Some(d.version),
@@ -427,7 +428,7 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
             }
         }
         mirrored.sort_by(|a, b| (&a.model, a.version).cmp(&(&b.model, b.version)));
-        (ready, mirrored, problems)
+        Ok((ready, mirrored, problems))
     }
 
     /// None when the mirror is already complete; the copy's report otherwise (an empty report
@@ -555,4 +556,17 @@ fn registry_problems(errors: &[registry_reader::VersionError]) -> Vec<Problem> {
             kept: Vec::new(),
         })
         .collect()
+}
+
+/// Whether a failed mirror stops the whole pass instead of skipping its version: an outage of a
+/// store, or any store failure at the destination, would fail every version alike, and skipping
+/// them all would commit a repository emptied by a network blip.
+fn fails_the_pass(error: &Error, destination: &Location) -> bool {
+    match error {
+        Error::Mirror(e) if e.is_outage() => true,
+        Error::Mirror(artifact_store::Error::Store { uri, .. }) => {
+            uri.starts_with(destination.uri())
+        }
+        _ => false,
+    }
 }

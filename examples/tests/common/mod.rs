@@ -31,11 +31,16 @@ pub struct Scene {
 }
 
 impl Scene {
-    /// A registry of `models` models with files of `file_size` bytes.
+    /// A SQLite registry of `models` models with files of `file_size` bytes.
     pub fn new(models: u32, file_size: usize) -> Scene {
+        Self::on(Backend::Sqlite, models, file_size)
+    }
+
+    /// Like [`new`](Self::new), with the registry on `backend`.
+    pub fn on(backend: Backend, models: u32, file_size: usize) -> Scene {
         let storage = tempfile::tempdir().unwrap();
         let root = format!("file://{}", storage.path().display());
-        let registry = testkit::bulk::bulk_registry_at(Backend::Sqlite, models, 2, &root);
+        let registry = testkit::bulk::bulk_registry_at(backend, models, 2, &root);
         for m in 0..models {
             for v in 1..=2 {
                 let dir = testkit::bulk::model_dir(storage.path(), &model_name(m), v);
@@ -57,9 +62,19 @@ impl Scene {
     /// `mlflow-gitops sync … --push` with the bucket's credentials in its environment and its
     /// output captured.
     pub fn sync(&self) -> Command {
+        self.pipeline(
+            "sync",
+            &self.registry.backend_store_uri(),
+            self.bucket.server().endpoint(),
+        )
+    }
+
+    /// `mlflow-gitops <subcommand>` (`sync` or `watch`) with the registry and the S3 endpoint at
+    /// the given addresses (a proxy's, for outage tests).
+    pub fn pipeline(&self, subcommand: &str, registry: &str, s3_endpoint: &str) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_mlflow-gitops"));
         command
-            .args(["sync", "--registry", &self.registry.backend_store_uri()])
+            .args([subcommand, "--registry", registry])
             .args(["--mirror", &self.bucket.uri(MIRRORS)])
             .args([
                 "--repo",
@@ -70,7 +85,7 @@ impl Scene {
             ])
             .arg("--work-dir")
             .arg(&self.work)
-            .envs(self.bucket.env())
+            .envs(self.bucket.env_with_endpoint(s3_endpoint))
             .env("MLFLOW_GITOPS_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -196,4 +211,41 @@ pub fn text(output: &std::process::Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
+}
+
+/// `GET path` on 127.0.0.1:`port`: the status and body, or `None` when nothing answers.
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .ok()?;
+    stream
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    let status = answer.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, answer.split_once("\r\n\r\n")?.1.to_owned()))
+}
+
+/// A port free on 127.0.0.1 right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls `done` every 50 ms; panics naming `what` after `timeout`.
+pub fn wait_for(what: &str, timeout: std::time::Duration, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }

@@ -185,6 +185,9 @@ pub struct WatchArgs {
     /// Time between passes, e.g. 2s, 500ms, 1m.
     #[arg(long, default_value = "2s", env = "MLFLOW_GITOPS_INTERVAL", value_parser = parse_duration)]
     pub interval: std::time::Duration,
+    /// Longest wait after failed passes (the wait doubles from --interval with each failure).
+    #[arg(long, default_value = "5m", env = "MLFLOW_GITOPS_MAX_BACKOFF", value_parser = parse_duration)]
+    pub max_backoff: std::time::Duration,
     /// Address for /metrics, /healthz and /livez.
     #[arg(long, default_value = "127.0.0.1:9090", env = "MLFLOW_GITOPS_LISTEN")]
     pub listen: String,

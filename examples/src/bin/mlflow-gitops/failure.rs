@@ -22,3 +22,17 @@ pub fn usage(message: impl std::fmt::Display) -> Failure {
 
 /// Shorthand.
 pub type Outcome<T = ()> = Result<T, Failure>;
+
+/// The error and its causes on one line. The libraries' messages already carry their source's
+/// text, so a cause is added only when it says something new (anyhow's `{:#}` would repeat each).
+pub fn describe(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}

@@ -100,8 +100,8 @@ pub async fn watch(args: WatchArgs) -> Outcome {
     let server = tokio::spawn(promotion_sync::http::serve(listener, Arc::clone(&metrics)));
     let options = WatchOptions {
         interval: args.interval,
+        max_backoff: args.max_backoff,
         wake_file,
-        ..Default::default()
     };
     promotion_sync::watch(
         &mut reconciler,
