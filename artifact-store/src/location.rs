@@ -18,6 +18,7 @@ pub struct Location {
     store: Arc<dyn ObjectStore>,
     prefix: Path,
     uri: String,
+    local: bool,
 }
 
 impl Location {
@@ -28,7 +29,16 @@ impl Location {
             store,
             prefix,
             uri: redact(&uri.into()),
+            local: false,
         }
+    }
+
+    /// The directory on this machine, for a location on the local file system (a plain path or
+    /// `file://` URI resolved by [`Resolver`]), with `.` and `..` already resolved by name: what a
+    /// caller checks against the directories it allows reading from.
+    pub fn local_path(&self) -> Option<std::path::PathBuf> {
+        self.local
+            .then(|| std::path::Path::new("/").join(self.prefix.as_ref()))
     }
 
     /// The store.
@@ -57,6 +67,7 @@ impl Location {
             store: Arc::clone(&self.store),
             prefix: self.prefix.clone().join(segment),
             uri: format!("{}/{}", self.uri.trim_end_matches('/'), segment),
+            local: self.local,
         }
     }
 
@@ -284,7 +295,9 @@ fn local(path: &str, uri: &str) -> Result<Location> {
         .to_str()
         .ok_or_else(|| unsupported("the path is not UTF-8".into()))?;
     let prefix = parse_prefix(text, uri)?;
-    Ok(Location::new(Arc::new(LocalFileSystem::new()), prefix, uri))
+    let mut location = Location::new(Arc::new(LocalFileSystem::new()), prefix, uri);
+    location.local = true;
+    Ok(location)
 }
 
 fn parse_prefix(prefix: &str, uri: &str) -> Result<Path> {

@@ -25,6 +25,18 @@ pub enum Error {
         /// askama's message.
         message: String,
     },
+    /// A version's source is a local directory outside
+    /// [`Settings::local_source_roots`](crate::Settings::local_source_roots).
+    #[error(
+        "{uri} is outside the directories local sources may come from ({}): allow it with --source-root",
+        roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    SourceNotAllowed {
+        /// The source.
+        uri: String,
+        /// The allowed directories.
+        roots: Vec<std::path::PathBuf>,
+    },
     /// The configuration is not usable; `field` names the setting.
     #[error("invalid {field}: {reason}")]
     Config {

@@ -35,6 +35,11 @@ pub struct Settings {
     /// Remove mirrors no deployment refers to, keeping the newest N per model; None (the default)
     /// keeps every mirror.
     pub keep_mirrors: Option<usize>,
+    /// The directories that versions with local sources (plain paths, `file://`) may be copied
+    /// from; a version whose source lies elsewhere is a problem, not a copy. None (the default)
+    /// allows any path: set it whenever people other than this process's operators can write the
+    /// registry.
+    pub local_source_roots: Option<Vec<std::path::PathBuf>>,
 }
 
 impl Settings {
@@ -51,6 +56,7 @@ impl Settings {
             push: true,
             mirror_concurrency: 4,
             keep_mirrors: None,
+            local_source_roots: None,
         }
     }
 }
@@ -446,7 +452,25 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
             return Ok(Some(MirrorReport::default()));
         }
         let src = self.resolver.resolve(&d.artifact_uri)?;
+        self.check_local_source(&src)?;
         Ok(Some(self.mirror.mirror(&src, dst).await?))
+    }
+
+    /// Refuses a local source outside the allowed roots: whoever can write the registry could
+    /// otherwise have this process copy any file it can read (its own git key, say) into the
+    /// bucket that model servers read.
+    fn check_local_source(&self, src: &Location) -> Result<()> {
+        let (Some(roots), Some(path)) = (&self.settings.local_source_roots, src.local_path())
+        else {
+            return Ok(());
+        };
+        if roots.iter().any(|root| path.starts_with(root)) {
+            return Ok(());
+        }
+        Err(Error::SourceNotAllowed {
+            uri: src.uri().to_owned(),
+            roots: roots.clone(),
+        })
     }
 
     /// The managed prefix's files: every deployment whose mirror is complete, rendered; channels

@@ -85,6 +85,8 @@ impl Scene {
             ])
             .arg("--work-dir")
             .arg(&self.work)
+            .arg("--source-root")
+            .arg(self.storage.path())
             .envs(self.bucket.env_with_endpoint(s3_endpoint))
             .env("MLFLOW_GITOPS_LOG", "warn")
             .stdin(Stdio::null())

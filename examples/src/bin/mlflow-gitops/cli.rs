@@ -150,6 +150,17 @@ pub struct PipelineArgs {
     /// Remove mirrors no deployment uses, keeping the newest N per model (off by default).
     #[arg(long, env = "MLFLOW_GITOPS_KEEP_MIRRORS")]
     pub keep_mirrors: Option<usize>,
+    /// A directory that local model sources (plain paths, file:// URIs) may be copied from;
+    /// repeat for several. Without it only the SQLite registry's own directory is allowed, and no
+    /// local path at all for other registries: a registry row must not make this process upload
+    /// files it happens to be able to read.
+    #[arg(
+        long = "source-root",
+        value_name = "DIR",
+        env = "MLFLOW_GITOPS_SOURCE_ROOTS",
+        value_delimiter = ':'
+    )]
+    pub source_roots: Option<Vec<PathBuf>>,
 }
 
 /// Serving targets.

@@ -52,6 +52,7 @@ pub fn merge(args: PipelineArgs) -> Outcome<PipelineArgs> {
         serving_s3_secret: args.serving_s3_secret.or(file.serving_s3_secret),
         serving_image: args.serving_image.or(file.serving_image),
         keep_mirrors: args.keep_mirrors.or(file.keep_mirrors),
+        source_roots: args.source_roots.or(file.source_roots),
     })
 }
 
@@ -84,6 +85,34 @@ pub async fn open_registry(
         registry = registry.with_artifacts_destination(destination);
     }
     Ok(Box::new(registry))
+}
+
+/// The directories local sources may come from: the ones given, or else the directory of a
+/// SQLite registry (where MLflow's quickstart keeps `mlruns/`). Each is made absolute with `.` and
+/// `..` resolved exactly as sources are, so the comparison is like with like.
+fn source_roots(args: &PipelineArgs, registry_uri: &str) -> Outcome<Vec<PathBuf>> {
+    let normal = |dir: &Path| -> Outcome<PathBuf> {
+        let text = dir
+            .to_str()
+            .ok_or_else(|| usage(format!("--source-root {}: not UTF-8", dir.display())))?;
+        Resolver::default()
+            .resolve(text)
+            .ok()
+            .and_then(|location| location.local_path())
+            .ok_or_else(|| usage(format!("--source-root {text}: not a local directory")))
+    };
+    if let Some(roots) = &args.source_roots {
+        return roots.iter().map(|root| normal(root)).collect();
+    }
+    let sqlite_dir = registry_uri
+        .strip_prefix("sqlite:///")
+        .map(|rest| rest.split('?').next().unwrap_or(rest))
+        .and_then(|file| Path::new(file).parent().map(Path::to_path_buf));
+    match sqlite_dir {
+        Some(dir) if dir.as_os_str().is_empty() => Ok(vec![normal(Path::new("."))?]),
+        Some(dir) => Ok(vec![normal(&dir)?]),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// The S3 resolver for the process: endpoint from the environment, and the MLflow server's
@@ -144,6 +173,7 @@ pub async fn build(args: &PipelineArgs) -> Outcome<(Sync, Option<PathBuf>)> {
     settings.filter = filter(args)?;
     settings.push = args.push;
     settings.keep_mirrors = args.keep_mirrors;
+    settings.local_source_roots = Some(source_roots(args, &registry_uri)?);
 
     // Everything that shapes the output names the cache, so a changed flag makes a full pass.
     let identity = format!("mlflow-gitops {} {args:?}", env!("CARGO_PKG_VERSION"));
