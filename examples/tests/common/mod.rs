@@ -27,6 +27,8 @@ pub struct Scene {
     pub remote: GitRemote,
     /// The daemon's work directory (its clone and pass cache).
     pub work: PathBuf,
+    /// What `--repo` says: the remote's `file://` URL unless a test serves it otherwise.
+    pub repo_url: String,
     file_size: usize,
 }
 
@@ -53,6 +55,7 @@ impl Scene {
             storage,
             registry,
             bucket: SeaweedFs::shared().bucket(),
+            repo_url: remote.url(),
             remote,
             work,
             file_size,
@@ -76,13 +79,7 @@ impl Scene {
         command
             .args([subcommand, "--registry", registry])
             .args(["--mirror", &self.bucket.uri(MIRRORS)])
-            .args([
-                "--repo",
-                &self.remote.url(),
-                "--push",
-                "--namespace",
-                "models",
-            ])
+            .args(["--repo", &self.repo_url, "--push", "--namespace", "models"])
             .arg("--work-dir")
             .arg(&self.work)
             .arg("--source-root")
