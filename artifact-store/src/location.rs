@@ -170,6 +170,16 @@ impl Resolver {
 
     /// Opens `uri`.
     pub fn resolve(&self, uri: &str) -> Result<Location> {
+        if has_userinfo(uri) {
+            // Nothing here reads credentials from a URI, and a store's own parse errors would
+            // quote them back in full.
+            return Err(Error::Unsupported {
+                uri: redact(uri),
+                reason: "credentials in the URI are not used: give them by environment (AWS_*) \
+                         or a Secret"
+                    .into(),
+            });
+        }
         if let Some(rest) = uri.strip_prefix("mlflow-artifacts:") {
             // `mlflow-artifacts://host:port/path` names a server; only the path maps to the root.
             let path = match rest.strip_prefix("//") {
@@ -308,13 +318,26 @@ fn parse_prefix(prefix: &str, uri: &str) -> Result<Path> {
 }
 
 /// The URI without userinfo (`scheme://user:pass@host` → `scheme://***@host`).
+/// Whether the URI's authority holds a `user[:password]@` part.
+fn has_userinfo(uri: &str) -> bool {
+    uri.split_once("://").is_some_and(|(_, rest)| {
+        rest.split(['/', '?', '#'])
+            .next()
+            .is_some_and(|authority| authority.contains('@'))
+    })
+}
+
 pub(crate) fn redact(uri: &str) -> String {
     let Some((scheme, rest)) = uri.split_once("://") else {
         return uri.to_owned();
     };
-    match rest.split_once('@') {
-        Some((userinfo, host)) if !userinfo.contains('/') => format!("{scheme}://***@{host}"),
-        _ => uri.to_owned(),
+    // The authority ends at the first `/`, `?` or `#`; its userinfo ends at its LAST `@`, as URL
+    // parsers read it (an unencoded `@` in a password would otherwise leave the rest visible).
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://***@{host}{tail}"),
+        None => uri.to_owned(),
     }
 }
 
@@ -327,6 +350,12 @@ mod tests {
         assert_eq!(redact("s3://u:secret@bucket/x"), "s3://***@bucket/x");
         assert_eq!(redact("s3://bucket/a@b"), "s3://bucket/a@b");
         assert_eq!(redact("/tmp/x"), "/tmp/x");
+        // Found by the `uri` fuzz target: the userinfo runs to the last `@`.
+        assert_eq!(
+            redact("postgresql://u@db:54:p%40ss-word@db:5432/x"),
+            "postgresql://***@db:5432/x"
+        );
+        assert_eq!(redact("s3://u:p@ss@b?x=@y"), "s3://***@b?x=@y");
     }
 
     #[test]
@@ -341,6 +370,21 @@ mod tests {
             .resolve("mlflow-artifacts://mlflow:5000/1/m-1/artifacts")
             .unwrap();
         assert_eq!(loc.prefix().as_ref(), "root/1/m-1/artifacts");
+    }
+
+    #[test]
+    fn credentials_in_uris_are_refused_without_being_shown() {
+        // Found by the `uri` fuzz target: object_store's path error quoted the userinfo.
+        for uri in [
+            "memory://:Pw7sentinel@.\u{1}root",
+            "s3://AKIA:Pw7sentinel@bucket/x",
+            "file://u:Pw7sentinel@host/tmp/x",
+        ] {
+            let err = Resolver::default().resolve(uri).unwrap_err().to_string();
+            assert!(!err.contains("Pw7sentinel"), "{err}");
+            assert!(err.contains("credentials in the URI"), "{err}");
+        }
+        assert!(Resolver::default().resolve("memory://root/a@b").is_ok());
     }
 
     #[test]

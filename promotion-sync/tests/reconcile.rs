@@ -299,3 +299,51 @@ async fn the_pass_cache_skips_only_what_nobody_changed() {
         .with_cache(cached("b"));
     assert!(settled.run_once().await.unwrap().unchanged_registry);
 }
+
+/// The daemon keeps what it published in memory instead of reading the repository back: after a
+/// tag change, a new promotion and a human commit that moves the branch under it, its result is
+/// exactly what a fresh process computes from the registry and the remote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_running_reconciler_agrees_with_a_fresh_one() {
+    let mut registry = seed_registry();
+    let bucket = SeaweedFs::shared().bucket();
+    let remote = GitRemote::new();
+    let mut daemon = reconciler(&registry, &bucket, &remote, "daemon").await;
+    daemon.run_once().await.unwrap();
+
+    registry.client("client.set_model_version_tag('iris', '1', 'owner', 'team: a')");
+    let tagged = daemon.run_once().await.unwrap();
+    let commit = tagged.commit.expect("the tag changes the manifests");
+    assert_eq!(commit.modified.len(), 3, "{:?}", commit.modified);
+    assert!(
+        commit
+            .modified
+            .iter()
+            .all(|p| p.starts_with("deployments/iris/staging/")),
+        "{:?}",
+        commit.modified
+    );
+
+    remote.human_commit("platform/notes.md", "hands off\n", "a human moves main");
+    registry
+        .extend(&Scenario::new().model(
+            ModelSpec::new("wine").version(VersionSpec::logged_model().stage("Production")),
+        ));
+    let report = daemon.run_once().await.unwrap();
+    let changes = report.commit.expect("a commit").changes;
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert!(
+        changes[0].starts_with("wine production: new, version 1"),
+        "{changes:?}"
+    );
+    assert!(remote.show("main", "platform/notes.md").is_some());
+
+    let mut fresh = reconciler(&registry, &bucket, &remote, "fresh").await;
+    let again = fresh.run_once().await.unwrap();
+    assert!(
+        again.commit.is_none(),
+        "a fresh process would change {:?}",
+        again.commit
+    );
+    assert_eq!(again.deployments, report.deployments);
+}
