@@ -116,9 +116,16 @@ impl<T: Transport> GixWriter<T> {
         if repo_dir.join("HEAD").is_file() {
             remove_stale_locks(&repo_dir);
         } else {
-            gix::init_bare(&repo_dir).map_err(|e| io(e.to_string()))?;
+            init_private_clone(&repo_dir).map_err(io)?;
         }
-        let repo = open_repo(&repo_dir).map_err(io)?;
+        let repo = match open_repo(&repo_dir) {
+            Ok(repo) => repo,
+            // A clone that cannot be opened holds nothing usable; the remote has what was pushed.
+            Err(_) => {
+                init_private_clone(&repo_dir).map_err(io)?;
+                open_repo(&repo_dir).map_err(io)?
+            }
+        };
         let mut writer = GixWriter {
             dir: repo_dir,
             branch: branch.to_owned(),
@@ -437,12 +444,11 @@ impl<T: Transport> GitOpsWriter for GixWriter<T> {
                     std::thread::sleep(backoff);
                     backoff = backoff.saturating_mul(2);
                     self.fetch()?;
-                    let (change, info, _) = self
-                        .last
-                        .clone()
-                        .expect("a pending commit comes from apply");
+                    let (change, info, files) =
+                        self.last.take().expect("a pending commit comes from apply");
                     // The remote may already hold exactly our files (another writer pushed them).
                     self.pending = self.commit_on_base(&change, &info)?.commit;
+                    self.last = Some((change, info, files));
                 }
                 Pushed::RejectedNonFastForward => {
                     return Err(Error::Contended {
@@ -457,6 +463,22 @@ impl<T: Transport> GitOpsWriter for GixWriter<T> {
             attempts,
         })
     }
+}
+
+/// Creates the private bare clone under a staging name and renames it into place, so a process
+/// killed while creating it never leaves a half-made repository where the next run looks (found
+/// by the kill campaign: the rerun refused to initialize the non-empty directory). The caller
+/// holds the work directory's lock, so the staging name is ours alone.
+fn init_private_clone(dir: &Path) -> Result<(), String> {
+    let staging = dir.with_file_name(".repo.git.init");
+    for leftover in [&staging, dir] {
+        if leftover.exists() {
+            std::fs::remove_dir_all(leftover)
+                .map_err(|e| format!("removing {}: {e}", leftover.display()))?;
+        }
+    }
+    gix::init_bare(&staging).map_err(|e| e.to_string())?;
+    std::fs::rename(&staging, dir).map_err(|e| format!("renaming {}: {e}", staging.display()))
 }
 
 /// Opens the bare repository with pack refreshing off: by default every lookup of a missing object

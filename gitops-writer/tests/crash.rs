@@ -92,3 +92,32 @@ fn killed_anywhere_converges() {
     remote.fsck();
     testkit::git::git(&work.join("repo.git"), &["fsck", "--no-dangling"]);
 }
+
+/// What a process killed while creating its private clone leaves: a `repo.git` without `HEAD`,
+/// or one with `HEAD` and nothing else. Both are made again; the next run works.
+#[test]
+fn a_half_made_private_clone_is_made_again() {
+    let remote = GitRemote::new();
+    remote.human_commit("README.md", "# repo\n", "by a human");
+    for (case, files) in [
+        ("no-head", &[("config", "[core]\n")][..]),
+        ("only-head", &[("HEAD", "ref: refs/heads/main\n")][..]),
+    ] {
+        let work = remote.scratch_path().join(case);
+        let half = work.join("repo.git");
+        std::fs::create_dir_all(&half).unwrap();
+        for (name, text) in files {
+            std::fs::write(half.join(name), text).unwrap();
+        }
+        let mut writer =
+            GixWriter::open(&remote.url(), &work, "main").unwrap_or_else(|e| panic!("{case}: {e}"));
+        writer
+            .apply(
+                &common::change_set("deployments", &[(&format!("{case}.yaml"), "x")]),
+                &info(),
+            )
+            .unwrap();
+        writer.push().unwrap();
+    }
+    assert!(remote.show("main", "deployments/only-head.yaml").is_some());
+}

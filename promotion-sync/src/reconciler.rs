@@ -294,8 +294,8 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
             ..Default::default()
         };
         let mut change = ChangeSet::new(&self.settings.prefix)?;
-        for (path, bytes) in &desired.files {
-            change.insert(path, bytes.clone())?;
+        for (path, bytes) in std::mem::take(&mut desired.files) {
+            change.insert(&path, bytes)?;
         }
         let message = commit_message(&self.settings.prefix, &desired.changes, &desired.problems)?;
         let info = CommitInfo {

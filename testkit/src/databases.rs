@@ -108,7 +108,11 @@ impl Database {
         let mut cmd = match self.backend {
             Backend::Sqlite => {
                 let mut c = Command::new(system_tool("sqlite3", "sqlite3"));
+                // Wait for a reader's lock as MLflow's own client does (pysqlite waits 5 s),
+                // instead of failing at once while a daemon reads the registry.
                 c.args([
+                    "-cmd",
+                    ".timeout 5000",
                     "-batch",
                     "-noheader",
                     "-separator",
