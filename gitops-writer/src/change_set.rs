@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
+
 use crate::Error;
 use crate::path::validate;
 
@@ -18,8 +20,9 @@ pub enum FileMode {
 /// One file's content and mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileContent {
-    /// The bytes.
-    pub bytes: Vec<u8>,
+    /// The bytes, shared: a caller that keeps its rendered files and the writer that keeps the
+    /// last change set hold one copy between them.
+    pub bytes: Bytes,
     /// The mode.
     pub mode: FileMode,
 }
@@ -44,11 +47,7 @@ impl ChangeSet {
     }
 
     /// Adds (or replaces) a regular file at `path`, relative to the prefix.
-    pub fn insert(
-        &mut self,
-        path: &str,
-        bytes: impl Into<Vec<u8>>,
-    ) -> Result<&mut ChangeSet, Error> {
+    pub fn insert(&mut self, path: &str, bytes: impl Into<Bytes>) -> Result<&mut ChangeSet, Error> {
         self.insert_with_mode(path, bytes, FileMode::Regular)
     }
 
@@ -56,7 +55,7 @@ impl ChangeSet {
     pub fn insert_with_mode(
         &mut self,
         path: &str,
-        bytes: impl Into<Vec<u8>>,
+        bytes: impl Into<Bytes>,
         mode: FileMode,
     ) -> Result<&mut ChangeSet, Error> {
         validate(path)?;

@@ -10,14 +10,16 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
+use bytes::Bytes;
 use manifests_core::{ManifestSet, ServingSpec, ServingTarget, yaml};
 use serde::Serialize;
 
 use crate::desired::Deployment;
 use crate::{Error, Result};
 
-/// File contents by path.
-pub type Files = BTreeMap<String, Vec<u8>>;
+/// File contents by path. The bytes are shared, not copied, between the pass that renders them,
+/// the daemon's memory of what it published and the git writer's last change set.
+pub type Files = BTreeMap<String, Bytes>;
 
 /// A deployment directory as the repository holds it now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,15 +89,15 @@ pub fn render_deployment(
     let mut names = Vec::new();
     for (name, text) in set.files()? {
         names.push(name.clone());
-        files.insert(name, text.into_bytes());
+        files.insert(name, Bytes::from(text));
     }
-    files.insert(KUSTOMIZATION.to_owned(), kustomization(&names)?);
+    files.insert(KUSTOMIZATION.to_owned(), kustomization(&names)?.into());
     Ok(files)
 }
 
 /// Groups the managed prefix's current files by deployment directory and reads what each serves.
 /// Files outside any `<model>/<channel>/` directory (the top-level index) are left out.
-pub fn current_deployments(files: &Files) -> BTreeMap<String, CurrentDir> {
+pub fn current_deployments(files: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, CurrentDir> {
     let mut dirs: BTreeMap<String, Files> = BTreeMap::new();
     for (path, bytes) in files {
         let mut parts = path.splitn(3, '/');
@@ -103,7 +105,7 @@ pub fn current_deployments(files: &Files) -> BTreeMap<String, CurrentDir> {
         {
             dirs.entry(format!("{model}/{channel}"))
                 .or_default()
-                .insert(rest.to_owned(), bytes.clone());
+                .insert(rest.to_owned(), Bytes::copy_from_slice(bytes));
         }
     }
     dirs.into_iter()

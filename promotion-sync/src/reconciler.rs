@@ -180,7 +180,7 @@ pub struct Reconciler<R: ModelRegistry, W: GitOpsWriter> {
 
 /// The desired files of a pass, and what stands behind them.
 struct Desired {
-    files: BTreeMap<String, Vec<u8>>,
+    files: layout::Files,
     changes: Vec<Change>,
     problems: Vec<Problem>,
     deployments: usize,
@@ -367,7 +367,7 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
                 .or_insert_with(|| self.mirror_location(d).uri().to_owned());
         }
         let desired = self.desired(&wanted, &assumed, &current_dirs, &HashMap::new(), problems)?;
-        let text = |b: &Vec<u8>| String::from_utf8_lossy(b).into_owned();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         let mut plan = Plan {
             to_mirror: to_mirror
                 .iter()
@@ -617,8 +617,11 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
             index.push((dir.clone(), deployed.clone()));
         }
         let listed: Vec<String> = dirs.keys().cloned().collect();
-        files.insert(KUSTOMIZATION.to_owned(), layout::kustomization(&listed)?);
-        files.insert("README.md".to_owned(), layout::readme(&index)?);
+        files.insert(
+            KUSTOMIZATION.to_owned(),
+            layout::kustomization(&listed)?.into(),
+        );
+        files.insert("README.md".to_owned(), layout::readme(&index)?.into());
 
         let changes = crate::message::changes(current_dirs, &dirs);
         Ok(Desired {

@@ -19,7 +19,7 @@ pub fn commit_info(message: &str) -> CommitInfo {
 pub fn change_set(prefix: &str, files: &[(&str, &str)]) -> ChangeSet {
     let mut set = ChangeSet::new(prefix).expect("prefix");
     for (path, content) in files {
-        set.insert(path, *content).expect("path");
+        set.insert(path, content.to_string()).expect("path");
     }
     set
 }
