@@ -326,19 +326,14 @@ impl Mirror {
 /// path, which would fail the same way again.
 fn is_transient(error: &Error) -> bool {
     use object_store::Error as E;
-    match error {
-        Error::Store { source, .. } => !matches!(
-            source,
-            E::NotFound { .. }
-                | E::PermissionDenied { .. }
-                | E::Unauthenticated { .. }
-                | E::InvalidPath { .. }
-                | E::NotSupported { .. }
-                | E::NotImplemented { .. }
-                | E::UnknownConfigurationKey { .. }
-        ),
-        _ => false,
-    }
+    error.is_outage()
+        && !matches!(
+            error,
+            Error::Store {
+                source: E::PermissionDenied { .. } | E::Unauthenticated { .. },
+                ..
+            }
+        )
 }
 
 /// Every object under `location` with its size, by path relative to it; the manifest excluded.

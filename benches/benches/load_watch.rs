@@ -9,6 +9,7 @@
 //! Run (about 7 minutes):
 //! `cargo build --release -p examples --bin mlflow-gitops && cargo bench -p benches --bench load_watch`
 //! Knobs: LOAD_MODELS (1000), LOAD_VERSIONS (10), LOAD_SECONDS (300), LOAD_PERIOD_MS (100),
+//! LOAD_FILE_KB (4: each version has 5 files of this size),
 //! LOAD_LOG (the daemon's log filter, `info`; `promotion_sync=debug` adds each pass's timing).
 
 use std::collections::HashMap;
@@ -21,8 +22,6 @@ use std::time::{Duration, Instant};
 use testkit::databases::Backend;
 use testkit::git::GitRemote;
 use testkit::s3::SeaweedFs;
-
-const FILE_SIZE: usize = 4 * 1024;
 
 fn knob(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -91,6 +90,7 @@ fn main() {
     let versions = knob("LOAD_VERSIONS", 10) as u32;
     let seconds = knob("LOAD_SECONDS", 300);
     let period = Duration::from_millis(knob("LOAD_PERIOD_MS", 100));
+    let file_size = knob("LOAD_FILE_KB", 4) as usize * 1024;
 
     let storage = tempfile::tempdir().unwrap();
     let root = format!("file://{}", storage.path().display());
@@ -98,7 +98,7 @@ fn main() {
     for m in 0..models {
         for v in versions - 1..=versions {
             let dir = testkit::bulk::model_dir(storage.path(), &format!("model-{m:05}"), v);
-            testkit::bulk::write_model_files(&dir, (m + v) as usize, FILE_SIZE);
+            testkit::bulk::write_model_files(&dir, (m + v) as usize, file_size);
         }
     }
     let bucket = SeaweedFs::shared().bucket();
@@ -202,7 +202,7 @@ fn main() {
             let version = versions + 1 + i / models;
             let name = format!("model-{m:05}");
             let dir = testkit::bulk::model_dir(storage.path(), &name, version);
-            testkit::bulk::write_model_files(&dir, (m + version) as usize, FILE_SIZE);
+            testkit::bulk::write_model_files(&dir, (m + version) as usize, file_size);
             testkit::bulk::promote_new_version(&registry, &name, version, &root);
             promoted
                 .lock()
