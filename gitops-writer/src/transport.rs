@@ -140,6 +140,13 @@ impl GitCli {
         cmd.env("GIT_SSH_COMMAND", ssh);
         // Configuration through the environment, not argv: other users can read a process's arguments.
         let mut config: Vec<(&str, String)> = Vec::new();
+        // git's automatic gc (after a fetch, once there are 6,700 loose objects) packs and deletes
+        // loose objects in a detached background process, while the writer's repository handle
+        // still looks for them loose: "object could not be found" on the next pass (found by the
+        // 1,000-version pipeline benchmark). In the foreground it ends before the writer reopens
+        // the repository and sees the new pack.
+        config.push(("gc.autoDetach", "false".into()));
+        config.push(("maintenance.autoDetach", "false".into()));
         if let Some(auth) = &self.token {
             let token = auth.source.read().map_err(|message| Error::Fetch {
                 remote: self.redacted.clone(),

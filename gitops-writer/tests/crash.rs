@@ -121,3 +121,47 @@ fn a_half_made_private_clone_is_made_again() {
     }
     assert!(remote.show("main", "deployments/only-head.yaml").is_some());
 }
+
+/// git's automatic gc runs during a fetch once loose objects pile up; detached, it deleted loose
+/// objects the writer's repository handle still looked for ("object could not be found" on the
+/// next pass at 1,000 model versions). Here gc is made due at every fetch.
+#[test]
+fn automatic_gc_during_a_fetch_never_hides_objects() {
+    let remote = GitRemote::new();
+    let work = remote.scratch_path().join("w");
+    for round in 0..4u32 {
+        let mut writer = GixWriter::open(&remote.url(), &work, "main").unwrap();
+        if round > 0 {
+            assert_eq!(
+                writer.current("deployments").unwrap().len(),
+                300,
+                "round {round}"
+            );
+        }
+        let mut set = ChangeSet::new("deployments").unwrap();
+        for i in 0..300 {
+            set.insert(
+                &format!("m-{i:03}/deployment.yaml"),
+                format!("round: {round}\nindex: {i}\n"),
+            )
+            .unwrap();
+        }
+        writer.apply(&set, &info()).unwrap();
+        writer.push().unwrap();
+        testkit::git::git(&work.join("repo.git"), &["config", "gc.auto", "20"]);
+    }
+    let packs = std::fs::read_dir(work.join("repo.git/objects/pack"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "pack")
+        })
+        .count();
+    assert!(
+        packs > 0,
+        "git's automatic gc never ran: the test proves nothing"
+    );
+}

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use bytes::Bytes;
-use manifests_core::{ManifestSet, ServingSpec, ServingTarget, yaml};
+use manifests_core::{ServingSpec, ServingTarget, yaml};
 use serde::Serialize;
 
 use crate::desired::Deployment;
@@ -110,29 +110,44 @@ pub fn current_deployments(files: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String
     }
     dirs.into_iter()
         .map(|(dir, files)| {
-            let deployed = files
+            // Every object of a directory carries the same annotations: read the smallest.
+            let mut manifests: Vec<_> = files
                 .iter()
                 .filter(|(name, _)| name.as_str() != KUSTOMIZATION && name.ends_with(".yaml"))
+                .collect();
+            manifests.sort_by_key(|(_, bytes)| bytes.len());
+            let deployed = manifests
+                .into_iter()
                 .find_map(|(name, bytes)| read_annotations(name, bytes));
             (dir, CurrentDir { deployed, files })
         })
         .collect()
 }
 
+/// Just the part of a manifest the read-back needs: deserializing into it skips building a tree of
+/// the whole object (the read-back of 1,500 directories took 262 ms that way).
+#[derive(serde::Deserialize)]
+struct AnnotatedObject {
+    metadata: AnnotatedMeta,
+}
+
+#[derive(serde::Deserialize)]
+struct AnnotatedMeta {
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+}
+
 fn read_annotations(name: &str, bytes: &[u8]) -> Option<Deployed> {
     let text = std::str::from_utf8(bytes).ok()?;
-    let set = ManifestSet::from_yaml(text, name).ok()?;
-    let annotations = set
-        .iter()
-        .next()?
-        .body()
-        .pointer("/metadata/annotations")?
-        .clone();
+    let object = yaml::from_documents::<AnnotatedObject>(text, name)
+        .ok()?
+        .into_iter()
+        .next()?;
+    let annotations = object.metadata.annotations;
     let get = |key: &str| {
         annotations
-            .get(format!("{}{key}", manifests_core::meta::ANNOTATION_PREFIX))
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
+            .get(&format!("{}{key}", manifests_core::meta::ANNOTATION_PREFIX))
+            .cloned()
     };
     Some(Deployed {
         model: get("model")?,
