@@ -28,6 +28,13 @@ pub trait Transport: Send + Sync {
 
     /// The remote URL without credentials, for messages.
     fn remote(&self) -> &str;
+
+    /// Packs the local repository's loose objects when enough have accumulated (`git gc --auto`).
+    /// A daemon writes objects every pass and fetches rarely, so git's own trigger (after a fetch)
+    /// would leave them loose for months. The default does nothing.
+    fn maintain(&self, _git_dir: &Path) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// SSH authentication: a private key and the known host keys. Host keys are always verified
@@ -277,6 +284,23 @@ impl Transport for GitCli {
 
     fn remote(&self) -> &str {
         &self.redacted
+    }
+
+    fn maintain(&self, git_dir: &Path) -> Result<(), Error> {
+        let mut gc = self.git(git_dir)?;
+        gc.args(["gc", "--auto", "--quiet"]);
+        let (ok, _, stderr) = self.run(gc).map_err(|message| Error::Repository {
+            dir: git_dir.to_owned(),
+            message,
+        })?;
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::Repository {
+                dir: git_dir.to_owned(),
+                message: format!("git gc --auto: {stderr}"),
+            })
+        }
     }
 }
 

@@ -435,6 +435,9 @@ impl<T: Transport> GitOpsWriter for GixWriter<T> {
                         prefix,
                         files,
                     });
+                    // Pack what the passes left loose; the handle must reopen to see a new pack.
+                    self.transport.maintain(&self.dir)?;
+                    self.repo = open_repo(&self.dir).map_err(|e| self.error(e))?;
                     return Ok(PushReport {
                         pushed: Some(commit.to_string()),
                         attempts,

@@ -150,6 +150,33 @@ fn automatic_gc_during_a_fetch_never_hides_objects() {
         writer.push().unwrap();
         testkit::git::git(&work.join("repo.git"), &["config", "gc.auto", "20"]);
     }
+    // A long-lived writer, as in the daemon: it never fetches again, and still gets packed.
+    let long_lived = remote.scratch_path().join("daemon");
+    let mut writer = GixWriter::open(&remote.url(), &long_lived, "main").unwrap();
+    testkit::git::git(&long_lived.join("repo.git"), &["config", "gc.auto", "20"]);
+    for round in 0..4u32 {
+        let mut set = ChangeSet::new("deployments").unwrap();
+        for i in 0..300 {
+            set.insert(
+                &format!("m-{i:03}/deployment.yaml"),
+                format!("daemon round: {round}\nindex: {i}\n"),
+            )
+            .unwrap();
+        }
+        writer.apply(&set, &info()).unwrap();
+        writer.push().unwrap();
+        assert_eq!(writer.current("deployments").unwrap().len(), 300);
+    }
+    let loose = std::fs::read_dir(long_lived.join("repo.git/objects"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().len() == 2)
+        .flat_map(|dir| std::fs::read_dir(dir.unwrap().path()).unwrap())
+        .count();
+    assert!(
+        loose < 300,
+        "{loose} loose objects: the daemon's clone is never packed"
+    );
+
     let packs = std::fs::read_dir(work.join("repo.git/objects/pack"))
         .unwrap()
         .filter(|e| {
