@@ -122,6 +122,19 @@ fn a_half_made_private_clone_is_made_again() {
     assert!(remote.show("main", "deployments/only-head.yaml").is_some());
 }
 
+/// 300 files whose content names `who` and `round`.
+fn three_hundred(who: &str, round: u32) -> ChangeSet {
+    let mut set = ChangeSet::new("deployments").unwrap();
+    for i in 0..300 {
+        set.insert(
+            &format!("m-{i:03}/deployment.yaml"),
+            format!("{who} round: {round}\nindex: {i}\n"),
+        )
+        .unwrap();
+    }
+    set
+}
+
 /// git's automatic gc runs during a fetch once loose objects pile up; detached, it deleted loose
 /// objects the writer's repository handle still looked for ("object could not be found" on the
 /// next pass at 1,000 model versions). Here gc is made due at every fetch.
@@ -138,15 +151,9 @@ fn automatic_gc_during_a_fetch_never_hides_objects() {
                 "round {round}"
             );
         }
-        let mut set = ChangeSet::new("deployments").unwrap();
-        for i in 0..300 {
-            set.insert(
-                &format!("m-{i:03}/deployment.yaml"),
-                format!("round: {round}\nindex: {i}\n"),
-            )
+        writer
+            .apply(&three_hundred("sync", round), &info())
             .unwrap();
-        }
-        writer.apply(&set, &info()).unwrap();
         writer.push().unwrap();
         testkit::git::git(&work.join("repo.git"), &["config", "gc.auto", "20"]);
     }
@@ -155,15 +162,9 @@ fn automatic_gc_during_a_fetch_never_hides_objects() {
     let mut writer = GixWriter::open(&remote.url(), &long_lived, "main").unwrap();
     testkit::git::git(&long_lived.join("repo.git"), &["config", "gc.auto", "20"]);
     for round in 0..4u32 {
-        let mut set = ChangeSet::new("deployments").unwrap();
-        for i in 0..300 {
-            set.insert(
-                &format!("m-{i:03}/deployment.yaml"),
-                format!("daemon round: {round}\nindex: {i}\n"),
-            )
+        writer
+            .apply(&three_hundred("daemon", round), &info())
             .unwrap();
-        }
-        writer.apply(&set, &info()).unwrap();
         writer.push().unwrap();
         assert_eq!(writer.current("deployments").unwrap().len(), 300);
     }
