@@ -4,11 +4,11 @@ use std::process::Command;
 
 use testkit::git::GitRemote;
 
+mod common;
+
 #[test]
 fn flags_beat_environment_beat_the_config_file() {
-    let scratch = tempfile::tempdir().unwrap();
-    let tracking = format!("sqlite:///{}", scratch.path().join("mlflow.db").display());
-    testkit::mlflow::wine_model(&tracking, &scratch.path().join("mlruns"));
+    let (scratch, tracking) = common::wine_registry();
     let remote = GitRemote::new();
     let config = scratch.path().join("mlflow-gitops.toml");
     std::fs::write(

@@ -13,9 +13,7 @@ use common::{free_port, http_get as get, wait_for};
 
 #[test]
 fn the_daemon_syncs_serves_metrics_follows_promotions_and_stops_on_sigterm() {
-    let scratch = tempfile::tempdir().unwrap();
-    let tracking = format!("sqlite:///{}", scratch.path().join("mlflow.db").display());
-    testkit::mlflow::wine_model(&tracking, &scratch.path().join("mlruns"));
+    let (scratch, tracking) = common::wine_registry();
     let remote = GitRemote::new();
     let port = free_port();
     let mut daemon = Command::new(env!("CARGO_BIN_EXE_mlflow-gitops"))

@@ -11,11 +11,16 @@ use gitops_writer::{ChangeSet, CommitInfo, GitOpsWriter, GixWriter};
 use testkit::git::GitRemote;
 
 fn big_set(version: u32) -> ChangeSet {
+    numbered(2000, &format!("version: {version}"))
+}
+
+/// `count` files `model-<i>/production/deployment.yaml` whose content starts with `label`.
+fn numbered(count: usize, label: &str) -> ChangeSet {
     let mut set = ChangeSet::new("deployments").unwrap();
-    for i in 0..2000 {
+    for i in 0..count {
         set.insert(
             &format!("model-{i:04}/production/deployment.yaml"),
-            format!("version: {version}\nindex: {i}\n"),
+            format!("{label}\nindex: {i}\n"),
         )
         .unwrap();
     }
@@ -122,19 +127,6 @@ fn a_half_made_private_clone_is_made_again() {
     assert!(remote.show("main", "deployments/only-head.yaml").is_some());
 }
 
-/// 300 files whose content names `who` and `round`.
-fn three_hundred(who: &str, round: u32) -> ChangeSet {
-    let mut set = ChangeSet::new("deployments").unwrap();
-    for i in 0..300 {
-        set.insert(
-            &format!("m-{i:03}/deployment.yaml"),
-            format!("{who} round: {round}\nindex: {i}\n"),
-        )
-        .unwrap();
-    }
-    set
-}
-
 /// git's automatic gc runs during a fetch once loose objects pile up; detached, it deleted loose
 /// objects the writer's repository handle still looked for ("object could not be found" on the
 /// next pass at 1,000 model versions). Here gc is made due at every fetch.
@@ -152,7 +144,7 @@ fn automatic_gc_during_a_fetch_never_hides_objects() {
             );
         }
         writer
-            .apply(&three_hundred("sync", round), &info())
+            .apply(&numbered(300, &format!("sync round: {round}")), &info())
             .unwrap();
         writer.push().unwrap();
         testkit::git::git(&work.join("repo.git"), &["config", "gc.auto", "20"]);
@@ -163,7 +155,7 @@ fn automatic_gc_during_a_fetch_never_hides_objects() {
     testkit::git::git(&long_lived.join("repo.git"), &["config", "gc.auto", "20"]);
     for round in 0..4u32 {
         writer
-            .apply(&three_hundred("daemon", round), &info())
+            .apply(&numbered(300, &format!("daemon round: {round}")), &info())
             .unwrap();
         writer.push().unwrap();
         assert_eq!(writer.current("deployments").unwrap().len(), 300);

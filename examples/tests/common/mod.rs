@@ -248,3 +248,12 @@ pub fn wait_for(what: &str, timeout: std::time::Duration, mut done: impl FnMut()
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// A scratch directory with a SQLite registry in which MLflow trained and registered the wine
+/// model (Production, alias `champion`); returns it with the registry's URI.
+pub fn wine_registry() -> (tempfile::TempDir, String) {
+    let scratch = tempfile::tempdir().unwrap();
+    let tracking = format!("sqlite:///{}", scratch.path().join("mlflow.db").display());
+    testkit::mlflow::wine_model(&tracking, &scratch.path().join("mlruns"));
+    (scratch, tracking)
+}
