@@ -259,12 +259,13 @@ fn main() {
         mib(last_minute),
         mib(peak)
     );
-    let passes = std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.contains(" pass"))
-        .count();
+    let log = std::fs::read_to_string(&log).unwrap_or_default();
+    let passes = log.lines().filter(|l| l.contains(" pass")).count();
     println!("passes logged: {passes}");
+    // With LOAD_LOG=promotion_sync=debug: where the cold pass spent its time.
+    if let Some(cold) = log.lines().find(|l| l.contains("pass timing")) {
+        println!("cold pass: {cold}");
+    }
     assert_eq!(lags.len(), total, "promotions that never landed");
     assert!(
         last_minute as f64 <= first_minute as f64 * 1.2,

@@ -48,6 +48,7 @@
 
 mod change_set;
 mod error;
+mod objects;
 mod outcome;
 mod path;
 mod transport;

@@ -14,6 +14,7 @@ use gix::ObjectId;
 use gix::bstr::ByteSlice;
 use gix::objs::tree::EntryKind;
 
+use crate::objects::NewObjects;
 use crate::transport::{GitCli, Pushed, Transport};
 use crate::{ChangeSet, CommitInfo, Error, FileMode, GitOpsWriter, Outcome};
 
@@ -250,14 +251,13 @@ impl<T: Transport> GixWriter<T> {
         for path in &removed {
             editor.remove(path.split('/')).map_err(|e| self.error(e))?;
         }
+        let mut objects = NewObjects::new(self.repo.object_hash());
         for (path, content) in change.files() {
             let (id, mode) = new[path];
             if old.get(path) == Some(&(id, mode)) {
                 continue;
             }
-            self.repo
-                .write_blob(&content.bytes)
-                .map_err(|e| self.error(e))?;
+            objects.blob(id, content.bytes.clone());
             let kind = match mode {
                 FileMode::Regular => EntryKind::Blob,
                 FileMode::Executable => EntryKind::BlobExecutable,
@@ -266,9 +266,8 @@ impl<T: Transport> GixWriter<T> {
                 .upsert(format!("{prefix}/{path}").split('/'), kind, id)
                 .map_err(|e| self.error(e))?;
         }
-        let repo = &self.repo;
         let root = editor
-            .write(|tree| repo.write_object(tree).map(|id| id.detach()))
+            .write(|tree| objects.object(tree))
             .map_err(|e| self.error(e))?;
 
         let now = gix::date::Time::now_local_or_utc();
@@ -286,11 +285,10 @@ impl<T: Transport> GixWriter<T> {
             message: info.message.as_str().into(),
             extra_headers: Vec::new(),
         };
-        let id = self
-            .repo
-            .write_object(&commit)
-            .map_err(|e| self.error(e))?
-            .detach();
+        let id = objects.object(&commit).map_err(|e| self.error(e))?;
+        if objects.write(&self.repo).map_err(|e| self.error(e))? {
+            self.repo = open_repo(&self.dir).map_err(|e| self.error(e))?;
+        }
         let outcome = Outcome::Committed {
             id: id.to_string(),
             added,

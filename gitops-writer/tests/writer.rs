@@ -331,3 +331,69 @@ fn current_reads_the_managed_subtree_as_the_remote_holds_it() {
         ["iris/staging/service.yaml"]
     );
 }
+
+/// Loose objects in the private clone (files under `objects/xx/`).
+fn loose_objects(work: &Path) -> usize {
+    std::fs::read_dir(work.join("repo.git/objects"))
+        .unwrap()
+        .map(|d| d.unwrap().path())
+        .filter(|d| d.file_name().is_some_and(|n| n.len() == 2))
+        .map(|d| std::fs::read_dir(d).unwrap().count())
+        .sum()
+}
+
+#[test]
+fn a_large_commit_is_written_as_one_pack_and_a_small_one_loose() {
+    let remote = GitRemote::new();
+    let work = remote.scratch_path().join("w");
+    let mut w = writer(&remote, "w");
+    // 600 files in 200 directories; every third file has the same bytes as another.
+    let contents: Vec<(String, String)> = (0..600)
+        .map(|i| {
+            (
+                format!("model-{}/stage-{}/file-{i}.yaml", i % 20, i % 10),
+                format!("kind: ConfigMap\nindex: {}\n", i - i % 3),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = contents
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    let files = set("deployments", &refs);
+    w.apply(&files, &info("many")).unwrap();
+    assert_eq!(loose_objects(&work), 0, "written as a pack");
+    w.push().unwrap();
+    remote.fsck();
+    for (path, content) in &contents {
+        assert_eq!(
+            show(&remote, &format!("deployments/{path}")).as_deref(),
+            Some(content.as_str()),
+            "{path}"
+        );
+    }
+    drop(w);
+    let mut fresh = writer(&remote, "fresh");
+    let read = fresh.current("deployments").unwrap();
+    assert_eq!(read.len(), contents.len());
+    assert!(
+        contents
+            .iter()
+            .all(|(p, c)| read.get(p).map(Vec::as_slice) == Some(c.as_bytes()))
+    );
+
+    // One changed file: a blob, 4 trees (file's dir, its parent, the prefix, the root), a commit.
+    let mut one = files.clone();
+    one.insert("model-1/stage-1/file-1.yaml", "changed\n")
+        .unwrap();
+    let fresh_work = remote.scratch_path().join("fresh");
+    let loose_before = loose_objects(&fresh_work);
+    fresh.apply(&one, &info("one")).unwrap();
+    assert_eq!(loose_objects(&fresh_work) - loose_before, 6);
+    fresh.push().unwrap();
+    remote.fsck();
+    assert_eq!(
+        show(&remote, "deployments/model-1/stage-1/file-1.yaml").as_deref(),
+        Some("changed\n")
+    );
+}
