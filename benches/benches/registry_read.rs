@@ -3,7 +3,8 @@
 //! MLflow's own REST search of the same SQLite registry.
 //!
 //! Goals (issue 4): `promoted()` < 200 ms, `fingerprint()` < 5 ms.
-//! Run: `cargo bench -p benches --bench registry_read` (builds the registries first, ~2 min).
+//! Run: `cargo bench -p benches --bench registry_read` (builds the registries first, ~2 min;
+//! `BENCH_BACKENDS=MariaDb,Postgres` for some backends only).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -25,7 +26,15 @@ fn registry_read(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(10));
 
+    // BENCH_BACKENDS=Sqlite,Postgres runs only those (building a registry takes ~30 s each).
+    let only = std::env::var("BENCH_BACKENDS").ok();
     for backend in Backend::ALL {
+        if only
+            .as_deref()
+            .is_some_and(|o| !o.split(',').any(|b| b == format!("{backend:?}")))
+        {
+            continue;
+        }
         let built = bulk_registry(backend, MODELS, VERSIONS);
         let registry = rt
             .block_on(SqlRegistry::connect(&built.backend_store_uri()))

@@ -7,6 +7,8 @@ use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
 use crate::resolve::{self, Location};
+
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use crate::{Channel, Error, ModelVersion, Promoted, PromotionFilter, Stage, VersionError};
 
 /// Longest model name accepted (MLflow's column is VARCHAR(256); SQLite does not enforce it).
@@ -108,19 +110,25 @@ pub(crate) async fn promoted(
 /// Channels and validation; no IO.
 fn select(state: RawState, filter: &PromotionFilter) -> (Vec<Candidate>, Vec<VersionError>) {
     let mut errors = Vec::new();
-    let mut aliases: HashMap<(&str, i64), Vec<&str>> = HashMap::new();
+    // foldhash: these maps hold every promoted row, and SipHash was a tenth of `promoted()`.
+    let mut aliases: FastMap<(&str, i64), Vec<&str>> = FastMap::default();
     for (name, alias, version) in &state.aliases {
         aliases
             .entry((name.as_str(), *version))
             .or_default()
             .push(alias.as_str());
     }
-    let mut tags: HashMap<(String, i64), BTreeMap<String, String>> = HashMap::new();
+    // name → version → tags: looked up by `&str`, without cloning each name for the key.
+    let mut tags: FastMap<String, FastMap<i64, BTreeMap<String, String>>> = FastMap::default();
     for (name, version, key, value) in state.tags {
-        tags.entry((name, version)).or_default().insert(key, value);
+        tags.entry(name)
+            .or_default()
+            .entry(version)
+            .or_default()
+            .insert(key, value);
     }
     // Highest version per (model, stage): MLflow's `get_latest_versions` rule.
-    let mut latest: HashMap<(&str, Stage), i64> = HashMap::new();
+    let mut latest: FastMap<(&str, Stage), i64> = FastMap::default();
     for v in &state.versions {
         if let Some(stage) = v.stage.as_deref().and_then(Stage::from_db) {
             let entry = latest.entry((v.name.as_str(), stage)).or_insert(v.version);
@@ -221,7 +229,8 @@ fn select(state: RawState, filter: &PromotionFilter) -> (Vec<Candidate>, Vec<Ver
         };
         let location = resolve::classify(raw.location());
         let tags = tags
-            .remove(&(raw.name.clone(), raw.version))
+            .get_mut(raw.name.as_str())
+            .and_then(|versions| versions.remove(&raw.version))
             .unwrap_or_default();
         candidates.push(Candidate {
             version: ModelVersion {

@@ -1,17 +1,20 @@
 //! [`SqlRegistry`]: reads MLflow's registry tables directly, on SQLite, MySQL/MariaDB or PostgreSQL.
 
 mod dialect;
+mod read;
 mod schema;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
+use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, AssertSqlSafe, Row};
 use tokio::sync::Mutex;
 
 use self::dialect::Dialect;
+use self::read::Reader;
 use self::schema::Schema;
 use crate::assemble::{self, Lookups, RawState, RawVersion, hash_state};
 use crate::uri::{BackendUri, Kind};
@@ -55,20 +58,8 @@ impl SqlRegistry {
     pub async fn connect(uri: &str) -> Result<SqlRegistry, Error> {
         sqlx::any::install_default_drivers();
         let uri = BackendUri::parse(uri)?;
-        let mysql = uri.kind() == Kind::MySql;
         let pool = AnyPoolOptions::new()
             .max_connections(4)
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if mysql {
-                        // MariaDB builds JSON_ARRAYAGG on GROUP_CONCAT, cut at 1 MiB by default.
-                        sqlx::query("SET SESSION group_concat_max_len = 1073741824")
-                            .execute(conn)
-                            .await?;
-                    }
-                    Ok(())
-                })
-            })
             .acquire_timeout(std::time::Duration::from_secs(10))
             .connect(uri.sqlx_url())
             .await
@@ -192,9 +183,15 @@ impl SqlRegistry {
             Option<i64>,
             Option<String>,
         );
-        let rows: Vec<VersionRow> = self
-            .json_rows(&self.candidates(&columns), 8, workspace, "model versions")
-            .await?;
+        let candidates = self.candidates(&columns);
+        // The four reads go to separate pooled connections at once: the database scans the
+        // tables in parallel while the JSON already received is decoded.
+        let (rows, aliases, tags, prompts) = tokio::try_join!(
+            self.rows::<VersionRow>(&candidates, 8, workspace, "model versions"),
+            self.aliases(workspace),
+            self.version_tags(workspace),
+            self.prompts(workspace),
+        )?;
         let versions = rows
             .into_iter()
             .map(
@@ -220,81 +217,92 @@ impl SqlRegistry {
                 },
             )
             .collect();
-        let mut state = RawState {
+        let state = RawState {
             versions,
-            ..RawState::default()
+            aliases,
+            tags,
+            prompts,
         };
-        if self.schema.aliases {
-            let sql = format!(
-                "SELECT a.name AS c0, a.alias AS c1, a.version AS c2 FROM registered_model_aliases a WHERE {}1 = 1",
-                self.workspace_is("a")
-            );
-            state.aliases = self.json_rows(&sql, 3, workspace, "aliases").await?;
-        }
-        if self.schema.version_tags {
-            let key = self.dialect.key_column();
-            // All tags of the workspace, filtered in Rust: one range scan is far cheaper than
-            // joining each tag to its version (50,000 index seeks on 100,000 versions).
-            let sql = format!(
-                "SELECT t.name AS c0, t.version AS c1, t.{key} AS c2, t.value AS c3 \
-                 FROM model_version_tags t WHERE {}1 = 1",
-                self.workspace_is("t")
-            );
-            let tags: Vec<(String, i64, String, Option<String>)> =
-                self.json_rows(&sql, 4, workspace, "version tags").await?;
-            state.tags = tags
-                .into_iter()
-                .map(|(n, v, k, value)| (n, v, k, value.unwrap_or_default()))
-                .collect();
-        }
-        if self.schema.model_tags {
-            let key = self.dialect.key_column();
-            // MLflow writes 'true'; compare case-insensitively as its Python check does (`.lower()`).
-            let sql = format!(
-                "SELECT t.name AS c0 FROM registered_model_tags t WHERE {}t.{key} = 'mlflow.prompt.is_prompt' \
-                 AND LOWER(t.value) = 'true'",
-                self.workspace_is("t")
-            );
-            let prompts: Vec<(String,)> = self.json_rows(&sql, 1, workspace, "prompt tags").await?;
-            state.prompts = prompts.into_iter().map(|(name,)| name).collect();
-        }
         Ok(state)
     }
 
-    /// Runs `inner` (columns `c0`…) aggregated to one JSON value and decodes its rows as `T`.
-    async fn json_rows<T: serde::de::DeserializeOwned>(
+    /// (name, alias, version) of every alias in the workspace.
+    async fn aliases(&self, workspace: &str) -> Result<Vec<(String, String, i64)>, Error> {
+        if !self.schema.aliases {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT a.name AS c0, a.alias AS c1, a.version AS c2 FROM registered_model_aliases a WHERE {}1 = 1",
+            self.workspace_is("a")
+        );
+        self.rows(&sql, 3, workspace, "aliases").await
+    }
+
+    /// (name, version, key, value) of every version tag in the workspace.
+    async fn version_tags(
+        &self,
+        workspace: &str,
+    ) -> Result<Vec<(String, i64, String, String)>, Error> {
+        if !self.schema.version_tags {
+            return Ok(Vec::new());
+        }
+        let key = self.dialect.key_column();
+        // All tags of the workspace, filtered in Rust: one range scan is far cheaper than
+        // joining each tag to its version (50,000 index seeks on 100,000 versions).
+        let sql = format!(
+            "SELECT t.name AS c0, t.version AS c1, t.{key} AS c2, t.value AS c3 \
+             FROM model_version_tags t WHERE {}1 = 1",
+            self.workspace_is("t")
+        );
+        let tags: Vec<(String, i64, String, Option<String>)> =
+            self.rows(&sql, 4, workspace, "version tags").await?;
+        Ok(tags
+            .into_iter()
+            .map(|(n, v, k, value)| (n, v, k, value.unwrap_or_default()))
+            .collect())
+    }
+
+    /// Names of the registered models that are prompts.
+    async fn prompts(&self, workspace: &str) -> Result<BTreeSet<String>, Error> {
+        if !self.schema.model_tags {
+            return Ok(BTreeSet::new());
+        }
+        let key = self.dialect.key_column();
+        // MLflow writes 'true'; compare case-insensitively as its Python check does (`.lower()`).
+        let sql = format!(
+            "SELECT t.name AS c0 FROM registered_model_tags t WHERE {}t.{key} = 'mlflow.prompt.is_prompt' \
+             AND LOWER(t.value) = 'true'",
+            self.workspace_is("t")
+        );
+        let prompts: Vec<(String,)> = self.rows(&sql, 1, workspace, "prompt tags").await?;
+        Ok(prompts.into_iter().map(|(name,)| name).collect())
+    }
+
+    /// Runs `inner` (columns `c0`…, every placeholder the workspace) and decodes its rows as `T`,
+    /// on a task of its own: a pass's four reads then decode their rows on every core.
+    async fn rows<T>(
         &self,
         inner: &str,
         columns: usize,
         workspace: &str,
         what: &'static str,
-    ) -> Result<Vec<T>, Error> {
-        let sql = self.dialect.json_rows(inner, columns);
-        let row = self
-            .bind_workspace(&sql, workspace)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(self.query_error(what))?;
-        let text: Option<String> = row.try_get(0).map_err(self.query_error(what))?;
-        serde_json::from_str(text.as_deref().unwrap_or("[]")).map_err(|e| Error::Query {
-            uri: self.uri.to_string(),
-            what,
-            message: format!("the database's JSON could not be read: {e}"),
-        })
-    }
-
-    fn bind_workspace<'q>(
-        &self,
-        sql: &'q str,
-        workspace: &'q str,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-        // Every placeholder in these queries is the workspace: `$1` (bound once) on PostgreSQL,
-        // one positional `?` per use elsewhere.
-        let uses = match self.dialect.0 {
-            Kind::Postgres => usize::from(sql.contains("$1")),
-            Kind::Sqlite | Kind::MySql => sql.matches('?').count(),
+    ) -> Result<Vec<T>, Error>
+    where
+        T: DeserializeOwned + for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin + 'static,
+    {
+        let reader = Reader {
+            pool: self.pool.clone(),
+            dialect: self.dialect,
+            uri: self.uri.clone(),
         };
-        (0..uses).fold(sqlx::query(AssertSqlSafe(sql)), |q, _| q.bind(workspace))
+        let (inner, workspace) = (inner.to_owned(), workspace.to_owned());
+        tokio::spawn(async move { reader.rows(&inner, columns, &workspace, what).await })
+            .await
+            .map_err(|e| Error::Query {
+                uri: self.uri.to_string(),
+                what,
+                message: e.to_string(),
+            })?
     }
 
     /// `key → value` for `ids`, from a two-column lookup table, in chunks.
