@@ -14,7 +14,8 @@
 //!
 //! Goals (issue 8), against a sequential Python watcher at 1,000: cold ≥ 20× faster than 41–55 s,
 //! warm < 150 ms, one new promotion < 300 ms.
-//! Run: `cargo bench -p benches --bench pipeline`.
+//! Run: `cargo bench -p benches --bench pipeline` (`BENCH_LOG=promotion_sync=debug` logs each
+//! pass's phases).
 
 mod common;
 
@@ -100,6 +101,13 @@ impl Fixture<'_> {
 }
 
 fn pipeline(c: &mut Criterion) {
+    // BENCH_LOG=promotion_sync=debug prints each pass's phases (registry, read_repo, mirror…).
+    if let Ok(filter) = std::env::var("BENCH_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .init();
+    }
     for promoted in [10u32, 100, 1_000] {
         let models = promoted / 2;
         let storage = tempfile::tempdir().unwrap();
