@@ -6,7 +6,7 @@
 //!
 //! On 127.0.0.1 a request costs ~2 ms of CPU shared by client and server on 2 cores, so no
 //! concurrency can beat sequential by much there. The round trip of a real S3 endpoint is what
-//! concurrency hides, so the sequential comparison also runs with a 10 ms delay added to every
+//! concurrency hides, so the sequential comparison also runs with 10 ms and 20 ms added to every
 //! request (object_store's ThrottledStore in front of the same SeaweedFS).
 //! Run: `cargo bench -p benches --bench mirror`. Every iteration writes to a fresh prefix, so
 //! nothing is skipped as already mirrored.
@@ -209,8 +209,8 @@ fn mirror(c: &mut Criterion) {
     // Sequential copying of 5,000 files takes minutes per sample: compared on a tenth of the tree.
     let mut group = c.benchmark_group("mirror_100_models");
     group.sample_size(10);
-    let rtt = Some(Duration::from_millis(10));
-    for (name, delay) in [("", None), ("_10ms_rtt", rtt)] {
+    let rtt = |ms| Some(Duration::from_millis(ms));
+    for (name, delay) in [("", None), ("_10ms_rtt", rtt(10)), ("_20ms_rtt", rtt(20))] {
         group.bench_function(format!("artifact_store_whole_tree{name}"), |b| {
             b.iter_custom(|n| {
                 (0..n)
