@@ -7,7 +7,6 @@ mod schema;
 use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
-use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, AssertSqlSafe, Row};
@@ -184,10 +183,11 @@ impl SqlRegistry {
             Option<String>,
         );
         let candidates = self.candidates(&columns);
-        // The four reads go to separate pooled connections at once: the database scans the
-        // tables in parallel while the JSON already received is decoded.
+        // The four reads go to separate pooled connections at once, each decoding its rows on a
+        // task of its own while the database is still scanning for the others.
         let (rows, aliases, tags, prompts) = tokio::try_join!(
-            self.rows::<VersionRow>(&candidates, 8, workspace, "model versions"),
+            self.reader()
+                .rows::<VersionRow>(&candidates, 8, workspace, "model versions"),
             self.aliases(workspace),
             self.version_tags(workspace),
             self.prompts(workspace),
@@ -235,7 +235,7 @@ impl SqlRegistry {
             "SELECT a.name AS c0, a.alias AS c1, a.version AS c2 FROM registered_model_aliases a WHERE {}1 = 1",
             self.workspace_is("a")
         );
-        self.rows(&sql, 3, workspace, "aliases").await
+        self.reader().rows(&sql, 3, workspace, "aliases").await
     }
 
     /// (name, version, key, value) of every version tag in the workspace.
@@ -254,8 +254,10 @@ impl SqlRegistry {
              FROM model_version_tags t WHERE {}1 = 1",
             self.workspace_is("t")
         );
-        let tags: Vec<(String, i64, String, Option<String>)> =
-            self.rows(&sql, 4, workspace, "version tags").await?;
+        let tags: Vec<(String, i64, String, Option<String>)> = self
+            .reader()
+            .rows(&sql, 4, workspace, "version tags")
+            .await?;
         Ok(tags
             .into_iter()
             .map(|(n, v, k, value)| (n, v, k, value.unwrap_or_default()))
@@ -274,35 +276,20 @@ impl SqlRegistry {
              AND LOWER(t.value) = 'true'",
             self.workspace_is("t")
         );
-        let prompts: Vec<(String,)> = self.rows(&sql, 1, workspace, "prompt tags").await?;
+        let prompts: Vec<(String,)> = self
+            .reader()
+            .rows(&sql, 1, workspace, "prompt tags")
+            .await?;
         Ok(prompts.into_iter().map(|(name,)| name).collect())
     }
 
-    /// Runs `inner` (columns `c0`…, every placeholder the workspace) and decodes its rows as `T`,
-    /// on a task of its own: a pass's four reads then decode their rows on every core.
-    async fn rows<T>(
-        &self,
-        inner: &str,
-        columns: usize,
-        workspace: &str,
-        what: &'static str,
-    ) -> Result<Vec<T>, Error>
-    where
-        T: DeserializeOwned + for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin + 'static,
-    {
-        let reader = Reader {
+    /// A handle for bulk reads on their own tasks.
+    fn reader(&self) -> Reader {
+        Reader {
             pool: self.pool.clone(),
             dialect: self.dialect,
             uri: self.uri.clone(),
-        };
-        let (inner, workspace) = (inner.to_owned(), workspace.to_owned());
-        tokio::spawn(async move { reader.rows(&inner, columns, &workspace, what).await })
-            .await
-            .map_err(|e| Error::Query {
-                uri: self.uri.to_string(),
-                what,
-                message: e.to_string(),
-            })?
+        }
     }
 
     /// `key → value` for `ids`, from a two-column lookup table, in chunks.

@@ -15,19 +15,47 @@ pub(super) struct Reader {
     pub(super) uri: BackendUri,
 }
 
+/// A row type the bulk reads decode: a tuple of the columns, from JSON (SQLite) or from rows.
+pub(super) trait Rows:
+    DeserializeOwned + for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin + 'static
+{
+}
+
+impl<T> Rows for T where
+    T: DeserializeOwned + for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin + 'static
+{
+}
+
 impl Reader {
-    /// Runs `inner` (columns `c0`…) and decodes its rows as `T`: on SQLite through one JSON
-    /// value the database aggregates (see [`Dialect::json_rows`]), elsewhere row by row.
-    pub(super) async fn rows<T>(
+    /// Runs `inner` (columns `c0`…, every placeholder the workspace) and decodes its rows as `T`,
+    /// on a task of its own: a pass's four reads then decode their rows on every core.
+    pub(super) async fn rows<T: Rows>(
+        self,
+        inner: &str,
+        columns: usize,
+        workspace: &str,
+        what: &'static str,
+    ) -> Result<Vec<T>, Error> {
+        let uri = self.uri.to_string();
+        let (inner, workspace) = (inner.to_owned(), workspace.to_owned());
+        tokio::spawn(async move { self.read(&inner, columns, &workspace, what).await })
+            .await
+            .map_err(|e| Error::Query {
+                uri,
+                what,
+                message: e.to_string(),
+            })?
+    }
+
+    /// On SQLite through one JSON value the database aggregates (see [`Dialect::json_rows`]),
+    /// elsewhere row by row.
+    async fn read<T: Rows>(
         &self,
         inner: &str,
         columns: usize,
         workspace: &str,
         what: &'static str,
-    ) -> Result<Vec<T>, Error>
-    where
-        T: DeserializeOwned + for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin,
-    {
+    ) -> Result<Vec<T>, Error> {
         let failed = |message: String| Error::Query {
             uri: self.uri.to_string(),
             what,
