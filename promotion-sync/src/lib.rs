@@ -59,6 +59,7 @@ pub mod http;
 pub mod layout;
 mod message;
 mod metrics;
+mod parallel;
 mod pass_cache;
 mod reconciler;
 mod watch;

@@ -548,7 +548,7 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
         // the published directory give its files again. A fresh process renders every
         // directory, so the work is spread over the cores.
         let (target, namespace) = (self.target.as_ref(), self.settings.namespace.as_str());
-        let rendered = parallel_map(&jobs, |(d, uri, dir)| {
+        let rendered = crate::parallel::map(&jobs, |(d, uri, dir)| {
             match (inputs.get(dir), current_dirs.get(dir)) {
                 (Some((was, was_uri)), Some(current)) if was == *d && was_uri == *uri => {
                     Ok(current.files.clone())
@@ -707,27 +707,4 @@ impl std::fmt::Display for Phases {
         }
         Ok(())
     }
-}
-
-/// `f` over `items`, in order, on up to as many threads as there are cores (one chunk each).
-fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // Below this, starting threads costs more than it saves.
-    if threads < 2 || items.len() < 64 {
-        return items.iter().map(&f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    })
 }
