@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use crate::Error;
 use crate::path::validate;
+use crate::{BlobId, Error};
 
 /// The file mode git records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -17,14 +17,42 @@ pub enum FileMode {
     Executable,
 }
 
+/// What a file holds: new bytes, or a blob the repository already has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    /// The bytes, shared: a caller that keeps its rendered files and the writer that keeps the
+    /// last change set hold one copy between them.
+    Bytes(Bytes),
+    /// An existing blob, kept by id: neither read nor held in memory (a caller that knows a
+    /// file is unchanged need not keep its bytes).
+    Blob(BlobId),
+}
+
 /// One file's content and mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileContent {
-    /// The bytes, shared: a caller that keeps its rendered files and the writer that keeps the
-    /// last change set hold one copy between them.
-    pub bytes: Bytes,
+    /// The content.
+    pub content: Content,
     /// The mode.
     pub mode: FileMode,
+}
+
+impl FileContent {
+    /// A regular file holding `bytes`.
+    pub fn bytes(bytes: impl Into<Bytes>) -> FileContent {
+        FileContent {
+            content: Content::Bytes(bytes.into()),
+            mode: FileMode::Regular,
+        }
+    }
+
+    /// A regular file holding the existing blob `id`.
+    pub fn blob(id: BlobId) -> FileContent {
+        FileContent {
+            content: Content::Blob(id),
+            mode: FileMode::Regular,
+        }
+    }
 }
 
 /// The complete desired content of one subtree (`prefix`) of the repository: after `apply`, the
@@ -58,6 +86,35 @@ impl ChangeSet {
         bytes: impl Into<Bytes>,
         mode: FileMode,
     ) -> Result<&mut ChangeSet, Error> {
+        self.insert_file(
+            path,
+            FileContent {
+                content: Content::Bytes(bytes.into()),
+                mode,
+            },
+        )
+    }
+
+    /// Adds (or replaces) a file holding a blob the repository already has (listed by
+    /// [`GitOpsWriter::current_blobs`](crate::GitOpsWriter::current_blobs), or written by an
+    /// earlier commit of this writer); applying fails with [`Error::MissingBlob`] otherwise.
+    pub fn insert_blob(
+        &mut self,
+        path: &str,
+        id: BlobId,
+        mode: FileMode,
+    ) -> Result<&mut ChangeSet, Error> {
+        self.insert_file(
+            path,
+            FileContent {
+                content: Content::Blob(id),
+                mode,
+            },
+        )
+    }
+
+    /// Adds (or replaces) a file.
+    pub fn insert_file(&mut self, path: &str, file: FileContent) -> Result<&mut ChangeSet, Error> {
         validate(path)?;
         // A file and a directory cannot share a name in a git tree.
         let as_dir = format!("{path}/");
@@ -73,14 +130,25 @@ impl ChangeSet {
                 reason: "a file and a directory would share this name",
             });
         }
-        self.files.insert(
-            path.to_owned(),
-            FileContent {
-                bytes: bytes.into(),
-                mode,
-            },
-        );
+        self.files.insert(path.to_owned(), file);
         Ok(self)
+    }
+
+    /// A change set of existing blobs, from paths already validated (a built commit's files).
+    pub(crate) fn of_blobs(
+        prefix: &str,
+        files: impl IntoIterator<Item = (String, BlobId, FileMode)>,
+    ) -> ChangeSet {
+        ChangeSet {
+            prefix: prefix.to_owned(),
+            files: files
+                .into_iter()
+                .map(|(path, id, mode)| {
+                    let content = Content::Blob(id);
+                    (path, FileContent { content, mode })
+                })
+                .collect(),
+        }
     }
 
     /// The managed prefix.

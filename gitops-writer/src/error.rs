@@ -55,4 +55,24 @@ pub enum Error {
         /// How many pushes were tried.
         attempts: u32,
     },
+    /// A blob id that is not 40 hexadecimal digits.
+    #[error("invalid blob id {id:?}: not 40 hexadecimal digits")]
+    InvalidBlobId {
+        /// The text given.
+        id: String,
+    },
+    /// A change set keeps a file by a blob id the repository does not hold.
+    #[error("{path}: blob {id} is not in the repository")]
+    MissingBlob {
+        /// The file's path, relative to the prefix.
+        path: String,
+        /// The blob id.
+        id: String,
+    },
+    /// Content could not be hashed (git's SHA-1 detected a crafted collision).
+    #[error("cannot hash content: {message}")]
+    Hash {
+        /// What failed.
+        message: String,
+    },
 }

@@ -46,6 +46,7 @@
 //! environment or a file ([`TokenAuth`]) and optionally a private CA ([`GitCli::with_ca_file`]).
 //! Not supported yet: signed commits, pushing to a review branch.
 
+mod blob;
 mod change_set;
 mod error;
 mod objects;
@@ -54,7 +55,8 @@ mod path;
 mod transport;
 mod writer;
 
-pub use change_set::{ChangeSet, FileContent, FileMode};
+pub use blob::BlobId;
+pub use change_set::{ChangeSet, Content, FileContent, FileMode};
 pub use error::Error;
 pub use outcome::{CommitInfo, Outcome, Signature};
 pub use transport::{GitCli, Pushed, SshAuth, TokenAuth, TokenSource, Transport};
@@ -70,11 +72,26 @@ pub trait GitOpsWriter {
     fn push(&mut self) -> Result<PushReport, Error>;
 
     /// The files under `prefix` (paths relative to it) at the remote branch head as last fetched
-    /// or pushed: what the managed subtree holds now. Empty when the branch or prefix is absent.
+    /// or pushed, by blob id and mode: what the managed subtree holds now, without reading any
+    /// file. Empty when the branch or prefix is absent.
+    fn current_blobs(
+        &mut self,
+        prefix: &str,
+    ) -> Result<std::collections::BTreeMap<String, (BlobId, FileMode)>, Error>;
+
+    /// The bytes of a blob the repository holds.
+    fn read_blob(&mut self, id: BlobId) -> Result<Vec<u8>, Error>;
+
+    /// The files under `prefix` with their bytes (see [`current_blobs`](Self::current_blobs)).
     fn current(
         &mut self,
         prefix: &str,
-    ) -> Result<std::collections::BTreeMap<String, Vec<u8>>, Error>;
+    ) -> Result<std::collections::BTreeMap<String, Vec<u8>>, Error> {
+        self.current_blobs(prefix)?
+            .into_iter()
+            .map(|(path, (id, _))| Ok((path, self.read_blob(id)?)))
+            .collect()
+    }
 
     /// The remote branch head as last fetched or pushed; None when the branch does not exist.
     fn head(&mut self) -> Result<Option<String>, Error>;

@@ -16,7 +16,7 @@ use gix::objs::tree::EntryKind;
 
 use crate::objects::NewObjects;
 use crate::transport::{GitCli, Pushed, Transport};
-use crate::{ChangeSet, CommitInfo, Error, FileMode, GitOpsWriter, Outcome};
+use crate::{BlobId, ChangeSet, CommitInfo, Content, Error, FileMode, GitOpsWriter, Outcome};
 
 /// path (relative to the prefix) → (blob id, mode).
 type Files = BTreeMap<String, (ObjectId, FileMode)>;
@@ -51,9 +51,9 @@ pub struct GixWriter<T: Transport = GitCli> {
     branch: String,
     transport: T,
     repo: gix::Repository,
-    /// The last applied change set and commit info (re-applied when a push is rejected), and
-    /// the blob ids of its files (reused for files whose bytes did not change).
-    last: Option<(ChangeSet, CommitInfo, Files)>,
+    /// The last applied change set, its files kept by blob id once written (so their bytes are
+    /// not held between passes), and its commit info: re-applied when a push is rejected.
+    last: Option<(ChangeSet, CommitInfo)>,
     /// The managed subtree's files in a known base commit, so an unchanged base is not re-read.
     known: Option<Known>,
     /// A commit made by `apply` and not pushed yet, with its subtree's files.
@@ -257,7 +257,17 @@ impl<T: Transport> GixWriter<T> {
             if old.get(path) == Some(&(id, mode)) {
                 continue;
             }
-            objects.blob(id, content.bytes.clone());
+            match &content.content {
+                Content::Bytes(bytes) => objects.blob(id, bytes.clone()),
+                // Kept by id: it must exist already, or the commit would refer to nothing.
+                Content::Blob(_) if self.repo.has_object(id) => {}
+                Content::Blob(_) => {
+                    return Err(Error::MissingBlob {
+                        path: path.clone(),
+                        id: id.to_string(),
+                    });
+                }
+            }
             let kind = match mode {
                 FileMode::Regular => EntryKind::Blob,
                 FileMode::Executable => EntryKind::BlobExecutable,
@@ -347,33 +357,22 @@ impl<T: Transport> GixWriter<T> {
         Ok(files)
     }
 
-    /// The blob ids the change set's files will have (hashed, not written); a file whose bytes
-    /// equal the last change set's keeps its id without being hashed again.
+    /// The blob ids the change set's files will have (hashed, not written).
     fn hash_files(&self, change: &ChangeSet) -> Result<Files, Error> {
-        let previous = self
-            .last
-            .as_ref()
-            .filter(|(set, _, _)| set.prefix() == change.prefix());
         change
             .files()
             .iter()
-            .map(|(path, content)| {
-                let reused = previous.and_then(|(set, _, ids)| {
-                    let before = set.files().get(path)?;
-                    (before.bytes == content.bytes)
-                        .then(|| ids.get(path).map(|(id, _)| *id))
-                        .flatten()
-                });
-                let id = match reused {
-                    Some(id) => id,
-                    None => gix::objs::compute_hash(
+            .map(|(path, file)| {
+                let id = match &file.content {
+                    Content::Blob(id) => id.0,
+                    Content::Bytes(bytes) => gix::objs::compute_hash(
                         self.repo.object_hash(),
                         gix::objs::Kind::Blob,
-                        &content.bytes,
+                        bytes,
                     )
                     .map_err(|e| self.error(e))?,
                 };
-                Ok((path.clone(), (id, content.mode)))
+                Ok((path.clone(), (id, file.mode)))
             })
             .collect()
     }
@@ -384,7 +383,10 @@ impl<T: Transport> GitOpsWriter for GixWriter<T> {
         Ok(self.base()?.map(|id| id.to_string()))
     }
 
-    fn current(&mut self, prefix: &str) -> Result<BTreeMap<String, Vec<u8>>, Error> {
+    fn current_blobs(
+        &mut self,
+        prefix: &str,
+    ) -> Result<BTreeMap<String, (BlobId, FileMode)>, Error> {
         let Some(base) = self.base()? else {
             return Ok(BTreeMap::new());
         };
@@ -395,19 +397,28 @@ impl<T: Transport> GitOpsWriter for GixWriter<T> {
             .map_err(|e| self.error(e))?
             .detach();
         let files = self.subtree_files(tree, prefix.trim_matches('/'))?;
-        files
+        Ok(files
             .into_iter()
-            .map(|(path, (id, _))| {
-                let blob = self.repo.find_blob(id).map_err(|e| self.error(e))?;
-                Ok((path, blob.data.clone()))
-            })
-            .collect()
+            .map(|(path, (id, mode))| (path, (BlobId(id), mode)))
+            .collect())
+    }
+
+    fn read_blob(&mut self, id: BlobId) -> Result<Vec<u8>, Error> {
+        let blob = self.repo.find_blob(id.0).map_err(|e| self.error(e))?;
+        Ok(blob.detach().data)
     }
 
     fn apply(&mut self, change: &ChangeSet, info: &CommitInfo) -> Result<Outcome, Error> {
         let built = self.commit_on_base(change, info)?;
         self.pending = built.commit;
-        self.last = Some((change.clone(), info.clone(), built.files));
+        let kept = ChangeSet::of_blobs(
+            change.prefix(),
+            built
+                .files
+                .into_iter()
+                .map(|(path, (id, mode))| (path, BlobId(id), mode)),
+        );
+        self.last = Some((kept, info.clone()));
         Ok(built.outcome)
     }
 
@@ -426,7 +437,7 @@ impl<T: Transport> GitOpsWriter for GixWriter<T> {
                     let prefix = self
                         .last
                         .as_ref()
-                        .map(|(set, _, _)| set.prefix().to_owned())
+                        .map(|(set, _)| set.prefix().to_owned())
                         .unwrap_or_default();
                     self.known = Some(Known {
                         base: Some(commit),
@@ -445,11 +456,11 @@ impl<T: Transport> GitOpsWriter for GixWriter<T> {
                     std::thread::sleep(backoff);
                     backoff = backoff.saturating_mul(2);
                     self.fetch()?;
-                    let (change, info, files) =
+                    let (change, info) =
                         self.last.take().expect("a pending commit comes from apply");
                     // The remote may already hold exactly our files (another writer pushed them).
                     self.pending = self.commit_on_base(&change, &info)?.commit;
-                    self.last = Some((change, info, files));
+                    self.last = Some((change, info));
                 }
                 Pushed::RejectedNonFastForward => {
                     return Err(Error::Contended {

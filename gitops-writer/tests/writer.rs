@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use gitops_writer::{
-    ChangeSet, Error, GitCli, GitOpsWriter, GixWriter, Outcome, Pushed, Transport,
+    BlobId, ChangeSet, Error, FileMode, GitCli, GitOpsWriter, GixWriter, Outcome, Pushed, Transport,
 };
 use testkit::git::GitRemote;
 
@@ -395,5 +395,97 @@ fn a_large_commit_is_written_as_one_pack_and_a_small_one_loose() {
     assert_eq!(
         show(&remote, "deployments/model-1/stage-1/file-1.yaml").as_deref(),
         Some("changed\n")
+    );
+}
+
+/// A file kept by blob id is committed without its bytes: ids come from `current_blobs`, agree
+/// with git and `BlobId::of`, may be moved to another path, and an id the repository does not hold
+/// is refused before anything is written.
+#[test]
+fn files_kept_by_blob_id() {
+    let remote = GitRemote::new();
+    let mut w = writer(&remote, "w");
+    let files = set(
+        "deployments",
+        &[
+            ("wine/production/deployment.yaml", "kind: Deployment\n"),
+            ("wine/production/service.yaml", "kind: Service\n"),
+        ],
+    );
+    w.apply(&files, &info("add wine")).unwrap();
+    w.push().unwrap();
+
+    let blobs = w.current_blobs("deployments").unwrap();
+    let (id, mode) = blobs["wine/production/deployment.yaml"];
+    assert_eq!(mode, FileMode::Regular);
+    assert_eq!(id, BlobId::of(b"kind: Deployment\n").unwrap());
+    let from_git = remote.git_remote(&[
+        "rev-parse",
+        "main:deployments/wine/production/deployment.yaml",
+    ]);
+    assert_eq!(id.to_string(), from_git.trim());
+    assert_eq!(w.read_blob(id).unwrap(), b"kind: Deployment\n");
+    assert_eq!(id.to_string().parse::<BlobId>().unwrap(), id);
+    assert!(matches!(
+        "xyz".parse::<BlobId>(),
+        Err(Error::InvalidBlobId { .. })
+    ));
+
+    // The same content kept by id is no change at all.
+    let mut kept = ChangeSet::new("deployments").unwrap();
+    for (path, (id, mode)) in &blobs {
+        kept.insert_blob(path, *id, *mode).unwrap();
+    }
+    assert_eq!(w.apply(&kept, &info("same")).unwrap(), Outcome::Unchanged);
+
+    // Moved to a new path by id, next to new bytes.
+    let mut moved = ChangeSet::new("deployments").unwrap();
+    moved
+        .insert_blob("wine/staging/deployment.yaml", id, FileMode::Regular)
+        .unwrap()
+        .insert("wine/staging/service.yaml", "kind: Service\nspec: {}\n")
+        .unwrap();
+    let Outcome::Committed { added, removed, .. } = w.apply(&moved, &info("move")).unwrap() else {
+        panic!("a move commits");
+    };
+    assert_eq!(
+        added,
+        [
+            "deployments/wine/staging/deployment.yaml",
+            "deployments/wine/staging/service.yaml"
+        ]
+    );
+    assert_eq!(removed.len(), 2);
+    w.push().unwrap();
+    assert_eq!(
+        show(&remote, "deployments/wine/staging/deployment.yaml").as_deref(),
+        Some("kind: Deployment\n")
+    );
+
+    // An id nobody wrote: refused, the remote keeps its head.
+    let head = remote.git_remote(&["rev-parse", "main"]);
+    let mut missing = ChangeSet::new("deployments").unwrap();
+    let unknown = BlobId::of(b"never written\n").unwrap();
+    missing
+        .insert_blob("wine/canary/deployment.yaml", unknown, FileMode::Regular)
+        .unwrap();
+    match w.apply(&missing, &info("missing")) {
+        Err(Error::MissingBlob { path, id }) => {
+            assert_eq!(path, "wine/canary/deployment.yaml");
+            assert_eq!(id, unknown.to_string());
+        }
+        other => panic!("expected MissingBlob, got {other:?}"),
+    }
+    assert_eq!(w.push().unwrap().pushed, None);
+    assert_eq!(remote.git_remote(&["rev-parse", "main"]), head);
+    let fsck = std::process::Command::new("git")
+        .args(["fsck", "--strict"])
+        .current_dir(remote.bare_path())
+        .output()
+        .unwrap();
+    assert!(
+        fsck.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fsck.stderr)
     );
 }

@@ -10,16 +10,16 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use bytes::Bytes;
+use gitops_writer::{BlobId, FileContent};
 use manifests_core::{ServingSpec, ServingTarget, yaml};
 use serde::Serialize;
 
 use crate::desired::Deployment;
 use crate::{Error, Result};
 
-/// File contents by path. The bytes are shared, not copied, between the pass that renders them,
-/// the daemon's memory of what it published and the git writer's last change set.
-pub type Files = BTreeMap<String, Bytes>;
+/// File contents by path: bytes just rendered (shared, not copied, with the git writer's change
+/// set), or the blob id of a file the repository holds already (kept without reading it).
+pub type Files = BTreeMap<String, FileContent>;
 
 /// A deployment directory as the repository holds it now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +28,87 @@ pub struct CurrentDir {
     pub deployed: Option<Deployed>,
     /// Its files, by name relative to the directory.
     pub files: Files,
+    /// What its files were rendered from, when this process or the work directory's index knows
+    /// it: a deployment with the same key needs no rendering, its files are kept by id.
+    pub rendered_from: Option<RenderKey>,
+}
+
+/// Everything a deployment directory's files are rendered from (the serving target's
+/// [`TargetProbe`], namespace, model, version, channel, run, source, tags, mirror URI), as one
+/// hash: equal keys, equal files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RenderKey(pub BlobId);
+
+/// What a serving target makes of a fixed sample deployment, hashed: a changed target setting or
+/// a program whose manifests differ gives another probe, so nothing rendered by the old one is
+/// kept by [`RenderKey`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TargetProbe(pub BlobId);
+
+impl TargetProbe {
+    /// Renders the sample with `target`.
+    pub fn of(target: &dyn ServingTarget) -> Result<TargetProbe> {
+        let sample = Deployment {
+            model: "Probe Model".into(),
+            version: 7,
+            channel: "production".into(),
+            artifact_uri: "s3://probe/artifacts".into(),
+            run_id: Some("0123456789abcdef".into()),
+            source: "models:/m-0123456789abcdef".into(),
+            tags: [("team".to_owned(), "probe: a".to_owned())].into(),
+        };
+        let files = render_deployment(target, "probe", &sample, "s3://probe/mirror/7")?;
+        let mut text = Vec::new();
+        for (name, file) in &files {
+            if let gitops_writer::Content::Bytes(bytes) = &file.content {
+                text.extend_from_slice(name.as_bytes());
+                text.push(0);
+                text.extend_from_slice(bytes);
+                text.push(0);
+            }
+        }
+        Ok(TargetProbe(BlobId::of(&text)?))
+    }
+}
+
+impl RenderKey {
+    /// The key of `deployment` served from `model_uri` in `namespace` by the probed target.
+    pub fn of(
+        probe: TargetProbe,
+        namespace: &str,
+        deployment: &Deployment,
+        model_uri: &str,
+    ) -> Result<RenderKey> {
+        // Length-prefixed fields: no two different inputs give the same bytes.
+        let mut text = Vec::with_capacity(256);
+        let mut field = |part: &str| {
+            text.extend_from_slice(&(part.len() as u64).to_le_bytes());
+            text.extend_from_slice(part.as_bytes());
+        };
+        let version = deployment.version.to_string();
+        let run = deployment.run_id.as_deref();
+        let tags = deployment.tags.len().to_string();
+        let probe = probe.0.to_string();
+        for part in [
+            probe.as_str(),
+            namespace,
+            &deployment.model,
+            &version,
+            &deployment.channel,
+            if run.is_some() { "run" } else { "no run" },
+            run.unwrap_or_default(),
+            &deployment.source,
+            model_uri,
+            &tags,
+        ] {
+            field(part);
+        }
+        for (name, value) in &deployment.tags {
+            field(name);
+            field(value);
+        }
+        Ok(RenderKey(BlobId::of(&text)?))
+    }
 }
 
 /// The file every directory gets, listing its resources.
@@ -89,42 +170,51 @@ pub fn render_deployment(
     let mut names = Vec::new();
     for (name, text) in set.files()? {
         names.push(name.clone());
-        files.insert(name, Bytes::from(text));
+        files.insert(name, FileContent::bytes(text));
     }
-    files.insert(KUSTOMIZATION.to_owned(), kustomization(&names)?.into());
+    files.insert(
+        KUSTOMIZATION.to_owned(),
+        FileContent::bytes(kustomization(&names)?),
+    );
     Ok(files)
 }
 
-/// Groups the managed prefix's current files by deployment directory and reads what each serves.
-/// Files outside any `<model>/<channel>/` directory (the top-level index) are left out.
-pub fn current_deployments(files: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, CurrentDir> {
-    let mut dirs: BTreeMap<String, Files> = BTreeMap::new();
-    for (path, bytes) in files {
+/// The managed prefix's files (`<model>/<channel>/<name>` paths) by directory, each file mapped by
+/// `f`; files outside any deployment directory (the top-level index) are left out.
+pub fn by_directory<T, U>(
+    files: &BTreeMap<String, T>,
+    f: impl Fn(&T) -> U,
+) -> BTreeMap<String, BTreeMap<String, U>> {
+    let mut dirs: BTreeMap<String, BTreeMap<String, U>> = BTreeMap::new();
+    for (path, file) in files {
         let mut parts = path.splitn(3, '/');
         if let (Some(model), Some(channel), Some(rest)) = (parts.next(), parts.next(), parts.next())
         {
             dirs.entry(format!("{model}/{channel}"))
                 .or_default()
-                .insert(rest.to_owned(), Bytes::copy_from_slice(bytes));
+                .insert(rest.to_owned(), f(file));
         }
     }
-    let dirs: Vec<(String, Files)> = dirs.into_iter().collect();
-    // Parsing is most of a fresh process's read-back (1,500 directories): spread over the cores.
-    let deployed = crate::parallel::map(&dirs, |(_, files)| {
-        // Every object of a directory carries the same annotations: read the smallest.
-        let mut manifests: Vec<_> = files
-            .iter()
-            .filter(|(name, _)| name.as_str() != KUSTOMIZATION && name.ends_with(".yaml"))
-            .collect();
-        manifests.sort_by_key(|(_, bytes)| bytes.len());
-        manifests
-            .into_iter()
-            .find_map(|(name, bytes)| read_annotations(name, bytes))
-    });
-    dirs.into_iter()
-        .zip(deployed)
-        .map(|((dir, files), deployed)| (dir, CurrentDir { deployed, files }))
-        .collect()
+    dirs
+}
+
+/// Whether a directory's file is one of its manifests, which carry what the directory serves.
+pub fn is_manifest(name: &str) -> bool {
+    name != KUSTOMIZATION && name.ends_with(".yaml")
+}
+
+/// What a directory serves, from its manifests' annotations (every object of a directory carries
+/// the same: the smallest is read). None when no manifest carries them.
+pub fn deployed_of(files: &BTreeMap<String, impl AsRef<[u8]>>) -> Option<Deployed> {
+    let mut manifests: Vec<_> = files
+        .iter()
+        .filter(|(name, _)| is_manifest(name))
+        .map(|(name, bytes)| (name, bytes.as_ref()))
+        .collect();
+    manifests.sort_by_key(|(_, bytes)| bytes.len());
+    manifests
+        .into_iter()
+        .find_map(|(name, bytes)| read_annotations(name, bytes))
 }
 
 /// Just the part of a manifest the read-back needs: deserializing into it skips building a tree of
@@ -213,5 +303,102 @@ pub fn display_name(text: &str) -> String {
         format!("{text:?}")
     } else {
         text.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use manifests_core::{KServe, MlflowServe};
+
+    use super::*;
+
+    fn deployment() -> Deployment {
+        Deployment {
+            model: "wine".into(),
+            version: 3,
+            channel: "production".into(),
+            artifact_uri: "file:///m".into(),
+            run_id: Some("abc".into()),
+            source: "models:/m-1".into(),
+            tags: [("owner".to_owned(), "a".to_owned())].into(),
+        }
+    }
+
+    #[test]
+    fn the_probe_changes_with_the_target_and_its_settings() {
+        let plain = TargetProbe::of(&MlflowServe::default()).unwrap();
+        assert_eq!(plain, TargetProbe::of(&MlflowServe::default()).unwrap());
+        let scaled = MlflowServe {
+            replicas: 3,
+            ..MlflowServe::default()
+        };
+        assert_ne!(plain, TargetProbe::of(&scaled).unwrap());
+        assert_ne!(plain, TargetProbe::of(&KServe::default()).unwrap());
+    }
+
+    #[test]
+    fn every_render_input_changes_the_key() {
+        let probe = TargetProbe::of(&MlflowServe::default()).unwrap();
+        let key = |namespace: &str, d: &Deployment, uri: &str| {
+            RenderKey::of(probe, namespace, d, uri).unwrap()
+        };
+        let base = key("ns", &deployment(), "s3://b/wine/3");
+        assert_eq!(base, key("ns", &deployment(), "s3://b/wine/3"));
+        let changed: Vec<Deployment> = vec![
+            Deployment {
+                model: "wine2".into(),
+                ..deployment()
+            },
+            Deployment {
+                version: 4,
+                ..deployment()
+            },
+            Deployment {
+                channel: "staging".into(),
+                ..deployment()
+            },
+            Deployment {
+                run_id: None,
+                ..deployment()
+            },
+            Deployment {
+                run_id: Some(String::new()),
+                ..deployment()
+            },
+            Deployment {
+                source: "runs:/abc/model".into(),
+                ..deployment()
+            },
+            Deployment {
+                tags: BTreeMap::new(),
+                ..deployment()
+            },
+            Deployment {
+                tags: [("owner".to_owned(), "b".to_owned())].into(),
+                ..deployment()
+            },
+        ];
+        for d in &changed {
+            assert_ne!(base, key("ns", d, "s3://b/wine/3"), "{d:?}");
+        }
+        assert_ne!(base, key("ns2", &deployment(), "s3://b/wine/3"));
+        assert_ne!(base, key("ns", &deployment(), "s3://b/wine/4"));
+        // Field boundaries are part of the key: moving text between fields changes it.
+        assert_ne!(
+            key(
+                "nsw",
+                &Deployment {
+                    model: "ine".into(),
+                    ..deployment()
+                },
+                "u"
+            ),
+            key("ns", &deployment(), "u")
+        );
+        let other = TargetProbe::of(&KServe::default()).unwrap();
+        assert_ne!(
+            base,
+            RenderKey::of(other, "ns", &deployment(), "s3://b/wine/3").unwrap()
+        );
     }
 }

@@ -53,6 +53,7 @@
 //! # Ok(()) }
 //! ```
 
+mod current;
 mod desired;
 mod error;
 pub mod http;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 
-use crate::layout::{CurrentDir, Deployed, Files, display_name};
+use crate::layout::{CurrentDir, Deployed, display_name};
 use crate::reconciler::Problem;
 use crate::{Error, Result};
 
@@ -55,10 +55,11 @@ impl Change {
 /// The changes between the current and the desired deployments, by directory.
 pub fn changes(
     current: &BTreeMap<String, CurrentDir>,
-    desired: &BTreeMap<String, (Deployed, Files)>,
+    desired: &BTreeMap<String, CurrentDir>,
 ) -> Vec<Change> {
     let mut out = Vec::new();
-    for (dir, (new, _)) in desired {
+    for (dir, new) in desired {
+        let Some(new) = &new.deployed else { continue };
         match current.get(dir).and_then(|c| c.deployed.as_ref()) {
             None => out.push(Change::Added(new.clone())),
             Some(old) if old.version != new.version || old.model_uri != new.model_uri => {

@@ -1,18 +1,20 @@
 //! One reconcile pass: registry → desired deployments → complete mirrors → manifests → one commit.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use artifact_store::{Location, Mirror, MirrorReport, Resolver, collect_garbage, is_complete};
 use futures::StreamExt;
-use gitops_writer::{ChangeSet, CommitInfo, GitOpsWriter, Outcome, Signature};
+use gitops_writer::{
+    BlobId, ChangeSet, CommitInfo, Content, FileContent, GitOpsWriter, Outcome, Signature,
+};
 use manifests_core::ServingTarget;
 use registry_reader::{Fingerprint, ModelRegistry, PromotionFilter};
 use serde::Serialize;
 
 use crate::desired::{Deployment, channel_name, deployments};
-use crate::layout::{self, CurrentDir, Deployed, KUSTOMIZATION};
+use crate::layout::{self, CurrentDir, Deployed, KUSTOMIZATION, RenderKey, TargetProbe};
 use crate::message::{Change, commit_message};
 use crate::pass_cache::PassCache;
 use crate::{Error, Result};
@@ -169,6 +171,7 @@ pub struct Reconciler<R: ModelRegistry, W: GitOpsWriter> {
     registry: R,
     writer: W,
     target: Box<dyn ServingTarget>,
+    probe: TargetProbe,
     resolver: Arc<Resolver>,
     mirror_root: Location,
     mirror: Mirror,
@@ -186,18 +189,16 @@ struct Desired {
     deployments: usize,
     referenced_mirrors: BTreeSet<String>,
     dirs: BTreeMap<String, CurrentDir>,
-    inputs: HashMap<String, (Deployment, String)>,
 }
 
-/// What the remote's managed prefix holds after this process's last published pass, so the next
-/// pass need not read, parse and re-render it: in the daemon, a pass after one new promotion
-/// renders one directory instead of all of them. Trusted only while the remote head is the one
-/// recorded; any other head (someone else pushed, a fetch moved it) is read from git again.
+/// What the remote's managed prefix holds after this process's last published pass (blob ids,
+/// what each directory serves and was rendered from), so the next pass need not list, read or
+/// re-render it: in the daemon, a pass after one new promotion renders one directory. Trusted
+/// only while the remote head is the one recorded; any other head (someone else pushed, a fetch
+/// moved it) is listed from git again.
 struct Published {
     head: String,
     dirs: BTreeMap<String, CurrentDir>,
-    /// Per directory, the deployment and mirror URI its files were rendered from.
-    inputs: HashMap<String, (Deployment, String)>,
 }
 
 impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
@@ -220,6 +221,7 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
         Ok(Self {
             registry,
             writer,
+            probe: TargetProbe::of(target.as_ref())?,
             target,
             resolver,
             mirror_root,
@@ -275,7 +277,7 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
         let mut phases = Phases::new(started);
         let promoted = self.registry.promoted(&self.settings.filter).await?;
         phases.mark("registry");
-        let (current, inputs) = self.current_state()?;
+        let (current, index_complete) = self.current_state(true)?;
         phases.mark("read_repo");
         let wanted = deployments(&promoted.versions);
 
@@ -284,8 +286,8 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
         let (ready, mirrored, mirror_problems) = self.mirror_all(&wanted, true, &committed).await?;
         phases.mark("mirror");
         problems.extend(mirror_problems);
-        let mut desired = self.desired(&wanted, &ready, &current, &inputs, problems)?;
-        drop((current, inputs));
+        let mut desired = self.desired(&wanted, &ready, &current, problems)?;
+        drop(current);
         phases.mark("render");
 
         let mut report = PassReport {
@@ -294,8 +296,8 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
             ..Default::default()
         };
         let mut change = ChangeSet::new(&self.settings.prefix)?;
-        for (path, bytes) in std::mem::take(&mut desired.files) {
-            change.insert(&path, bytes)?;
+        for (path, file) in std::mem::take(&mut desired.files) {
+            change.insert_file(&path, file)?;
         }
         let message = commit_message(&self.settings.prefix, &desired.changes, &desired.problems)?;
         let info = CommitInfo {
@@ -328,11 +330,12 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
         }
         // Unchanged or pushed: the remote's prefix now holds exactly the desired files.
         if report.commit.is_none() || report.pushed.is_some() {
-            self.published = self.writer.head()?.map(|head| Published {
-                head,
-                dirs: std::mem::take(&mut desired.dirs),
-                inputs: std::mem::take(&mut desired.inputs),
-            });
+            let mut dirs = std::mem::take(&mut desired.dirs);
+            crate::current::settle(&mut dirs)?;
+            if let (Some(cache), true) = (&self.cache, report.pushed.is_some() || !index_complete) {
+                cache.record_dirs(&dirs);
+            }
+            self.published = self.writer.head()?.map(|head| Published { head, dirs });
         }
         report.problems = desired.problems;
         // A pass with problems is repeated at the next poll even if the registry stays the same:
@@ -353,8 +356,7 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
     /// What a pass would write, without copying or committing anything.
     pub async fn plan(&mut self) -> Result<Plan> {
         let promoted = self.registry.promoted(&self.settings.filter).await?;
-        let current = self.writer.current(&self.settings.prefix)?;
-        let current_dirs = layout::current_deployments(&current);
+        let (current_dirs, _) = self.current_state(false)?;
         let wanted = deployments(&promoted.versions);
         let committed = committed_mirrors(&current_dirs);
         let (ready, to_mirror, _) = self.mirror_all(&wanted, false, &committed).await?;
@@ -366,8 +368,7 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
                 .entry(d.mirror_path())
                 .or_insert_with(|| self.mirror_location(d).uri().to_owned());
         }
-        let desired = self.desired(&wanted, &assumed, &current_dirs, &HashMap::new(), problems)?;
-        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let desired = self.desired(&wanted, &assumed, &current_dirs, problems)?;
         let mut plan = Plan {
             to_mirror: to_mirror
                 .iter()
@@ -376,23 +377,39 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
             problems: desired.problems,
             ..Default::default()
         };
-        for (path, bytes) in &desired.files {
+        let current = self.writer.current_blobs(&self.settings.prefix)?;
+        for (path, file) in &desired.files {
+            let new = match &file.content {
+                Content::Bytes(bytes) => BlobId::of(bytes)?,
+                Content::Blob(id) => *id,
+            };
             match current.get(path) {
                 None => {
-                    plan.added.insert(path.clone(), text(bytes));
+                    plan.added.insert(path.clone(), self.text(file)?);
                 }
-                Some(old) if old != bytes => {
-                    plan.modified.insert(path.clone(), (text(old), text(bytes)));
+                Some((old, _)) if *old != new => {
+                    let old = self.text(&FileContent::blob(*old))?;
+                    plan.modified.insert(path.clone(), (old, self.text(file)?));
                 }
                 Some(_) => {}
             }
         }
-        for (path, old) in &current {
+        for (path, (old, _)) in &current {
             if !desired.files.contains_key(path) {
-                plan.removed.insert(path.clone(), text(old));
+                let old = self.text(&FileContent::blob(*old))?;
+                plan.removed.insert(path.clone(), old);
             }
         }
         Ok(plan)
+    }
+
+    /// A file's text, for showing it in a plan.
+    fn text(&mut self, file: &FileContent) -> Result<String> {
+        let bytes = match &file.content {
+            Content::Bytes(bytes) => bytes.to_vec(),
+            Content::Blob(id) => self.writer.read_blob(*id)?,
+        };
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     fn mirror_location(&self, deployment: &Deployment) -> Location {
@@ -506,26 +523,28 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
         })
     }
 
-    /// The managed prefix as the remote holds it, by directory, with the inputs of the directories
-    /// this process rendered: from memory when the remote head is still the one this process
-    /// published, from git otherwise.
-    #[allow(clippy::type_complexity)]
-    fn current_state(
-        &mut self,
-    ) -> Result<(
-        BTreeMap<String, CurrentDir>,
-        HashMap<String, (Deployment, String)>,
-    )> {
+    /// The managed prefix as the remote holds it, by directory, and whether every directory's
+    /// render inputs are known: from memory when the remote head is still the one this process
+    /// published (`consume` hands that memory over instead of copying it), from git and the work
+    /// directory's index otherwise.
+    fn current_state(&mut self, consume: bool) -> Result<(BTreeMap<String, CurrentDir>, bool)> {
         let head = self.writer.head()?;
-        match self.published.take() {
-            Some(published) if head.as_ref() == Some(&published.head) => {
-                Ok((published.dirs, published.inputs))
+        if let Some(published) = self.published.take()
+            && head.as_ref() == Some(&published.head)
+        {
+            if consume {
+                return Ok((published.dirs, true));
             }
-            _ => {
-                let files = self.writer.current(&self.settings.prefix)?;
-                Ok((layout::current_deployments(&files), HashMap::new()))
-            }
+            let dirs = published.dirs.clone();
+            self.published = Some(published);
+            return Ok((dirs, true));
         }
+        let index = self
+            .cache
+            .as_ref()
+            .and_then(PassCache::load_dirs)
+            .unwrap_or_default();
+        crate::current::read(&mut self.writer, &self.settings.prefix, index)
     }
 
     /// The managed prefix's files: every deployment whose mirror is complete, rendered; channels
@@ -535,30 +554,30 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
         wanted: &[Deployment],
         ready: &BTreeMap<(String, String), String>,
         current_dirs: &BTreeMap<String, CurrentDir>,
-        inputs: &HashMap<String, (Deployment, String)>,
         mut problems: Vec<Problem>,
     ) -> Result<Desired> {
-        let mut dirs: BTreeMap<String, (Deployed, layout::Files)> = BTreeMap::new();
-        let mut new_inputs = HashMap::new();
+        let mut dirs: BTreeMap<String, CurrentDir> = BTreeMap::new();
         let jobs: Vec<(&Deployment, &String, String)> = wanted
             .iter()
             .filter_map(|d| Some((d, ready.get(&d.mirror_path())?, d.dir())))
             .collect();
-        // Rendering is a pure function of the deployment and its mirror: the same inputs as
-        // the published directory give its files again. A fresh process renders every
-        // directory, so the work is spread over the cores.
+        // Rendering is a pure function of its inputs: a directory rendered from the same key
+        // keeps its files by blob id. What is rendered (everything, the first time) is spread
+        // over the cores.
         let (target, namespace) = (self.target.as_ref(), self.settings.namespace.as_str());
-        let rendered = crate::parallel::map(&jobs, |(d, uri, dir)| {
-            match (inputs.get(dir), current_dirs.get(dir)) {
-                (Some((was, was_uri)), Some(current)) if was == *d && was_uri == *uri => {
-                    Ok(current.files.clone())
+        let probe = self.probe;
+        let rendered = crate::parallel::map(&jobs, |(d, uri, dir)| -> Result<_> {
+            let key = RenderKey::of(probe, namespace, d, uri)?;
+            match current_dirs.get(dir) {
+                Some(current) if current.rendered_from == Some(key) => {
+                    Ok((key, current.files.clone()))
                 }
-                _ => layout::render_deployment(target, namespace, d, uri),
+                _ => Ok((key, layout::render_deployment(target, namespace, d, uri)?)),
             }
         });
         for ((d, uri, dir), rendered) in jobs.into_iter().zip(rendered) {
             match rendered {
-                Ok(files) => {
+                Ok((key, files)) => {
                     let deployed = Deployed {
                         model: d.model.clone(),
                         channel: d.channel.clone(),
@@ -566,8 +585,12 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
                         run_id: d.run_id.clone(),
                         model_uri: uri.clone(),
                     };
-                    new_inputs.insert(dir.clone(), (d.clone(), uri.clone()));
-                    dirs.insert(dir, (deployed, files));
+                    let dir_state = CurrentDir {
+                        deployed: Some(deployed),
+                        files,
+                        rendered_from: Some(key),
+                    };
+                    dirs.insert(dir, dir_state);
                 }
                 Err(e) => problems.push(Problem {
                     model: d.model.clone(),
@@ -589,12 +612,13 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
                 if dirs.contains_key(&dir) {
                     continue;
                 }
-                if let Some(layout::CurrentDir {
-                    deployed: Some(deployed),
-                    files,
-                }) = current_dirs.get(&dir)
+                if let Some(
+                    current @ CurrentDir {
+                        deployed: Some(_), ..
+                    },
+                ) = current_dirs.get(&dir)
                 {
-                    dirs.insert(dir, (deployed.clone(), files.clone()));
+                    dirs.insert(dir, current.clone());
                     problem.kept.push(channel.clone());
                 }
             }
@@ -603,10 +627,13 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
         let mut files = BTreeMap::new();
         let mut index = Vec::new();
         let mut referenced_mirrors = BTreeSet::new();
-        for (dir, (deployed, dir_files)) in &dirs {
-            for (name, bytes) in dir_files {
-                files.insert(format!("{dir}/{name}"), bytes.clone());
+        for (dir, state) in &dirs {
+            for (name, file) in &state.files {
+                files.insert(format!("{dir}/{name}"), file.clone());
             }
+            let Some(deployed) = &state.deployed else {
+                continue;
+            };
             if let Some(rest) = deployed
                 .model_uri
                 .strip_prefix(self.mirror_root.uri().trim_end_matches('/'))
@@ -618,9 +645,12 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
         let listed: Vec<String> = dirs.keys().cloned().collect();
         files.insert(
             KUSTOMIZATION.to_owned(),
-            layout::kustomization(&listed)?.into(),
+            FileContent::bytes(layout::kustomization(&listed)?),
         );
-        files.insert("README.md".to_owned(), layout::readme(&index)?.into());
+        files.insert(
+            "README.md".to_owned(),
+            FileContent::bytes(layout::readme(&index)?),
+        );
 
         let changes = crate::message::changes(current_dirs, &dirs);
         Ok(Desired {
@@ -629,17 +659,7 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
             deployments: dirs.len(),
             problems,
             referenced_mirrors,
-            dirs: dirs
-                .into_iter()
-                .map(|(dir, (deployed, files))| {
-                    let current = CurrentDir {
-                        deployed: Some(deployed),
-                        files,
-                    };
-                    (dir, current)
-                })
-                .collect(),
-            inputs: new_inputs,
+            dirs,
         })
     }
 }

@@ -2,10 +2,11 @@
 //! a bare git remote.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use artifact_store::{Resolver, is_complete};
 use gitops_writer::GixWriter;
-use manifests_core::MlflowServe;
+use manifests_core::{ManifestSet, MlflowServe, ServingSpec, ServingTarget};
 use promotion_sync::{Reconciler, Settings};
 use registry_reader::SqlRegistry;
 use testkit::databases::Backend;
@@ -346,4 +347,115 @@ async fn a_long_running_reconciler_agrees_with_a_fresh_one() {
         again.commit
     );
     assert_eq!(again.deployments, report.deployments);
+}
+
+/// Counts the directories a reconciler renders (the real target does the rendering).
+struct Counting {
+    inner: MlflowServe,
+    renders: Arc<AtomicUsize>,
+}
+
+impl ServingTarget for Counting {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn render(&self, spec: &ServingSpec) -> manifests_core::Result<ManifestSet> {
+        self.renders.fetch_add(1, Ordering::SeqCst);
+        self.inner.render(spec)
+    }
+}
+
+/// A fresh process with the work directory's index renders only the directories whose inputs
+/// changed, and still repairs a directory someone edited; a lost or foreign index costs a full
+/// render, never a wrong commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_process_renders_only_what_changed() {
+    let registry = seed_registry();
+    let bucket = SeaweedFs::shared().bucket();
+    let remote = GitRemote::new();
+    let cache_file = remote.scratch_path().join("last-pass.json");
+    let index_file = remote.scratch_path().join("last-pass.dirs.json");
+    let renders = Arc::new(AtomicUsize::new(0));
+    let process = |identity: &'static str| {
+        let (registry, bucket, remote, renders) = (&registry, &bucket, &remote, renders.clone());
+        let cache_file = cache_file.clone();
+        async move {
+            let reader = SqlRegistry::connect(&registry.backend_store_uri())
+                .await
+                .unwrap();
+            let writer =
+                GixWriter::open(&remote.url(), &remote.scratch_path().join("w"), "main").unwrap();
+            let target = Counting {
+                inner: MlflowServe::default(),
+                renders: renders.clone(),
+            };
+            let sync = Reconciler::new(
+                reader,
+                writer,
+                Box::new(target),
+                resolver(bucket),
+                &bucket.uri("models"),
+                Settings::new("qooba"),
+            )
+            .unwrap()
+            .with_cache(promotion_sync::PassCache::new(&cache_file, identity));
+            // Construction renders the target's probe: count the pass's renders only.
+            renders.store(0, Ordering::SeqCst);
+            sync
+        }
+    };
+    let rendered = || renders.load(Ordering::SeqCst);
+
+    let first = process("a").await.run_once().await.unwrap();
+    assert_eq!(first.deployments, 3);
+    assert_eq!(rendered(), 3);
+    assert!(index_file.is_file(), "the index is recorded");
+
+    registry.client("client.set_model_version_tag('iris', '1', 'owner', 'team-a')");
+    let report = process("a").await.run_once().await.unwrap();
+    assert_eq!(rendered(), 1, "only iris/staging changed");
+    let commit = report.commit.expect("the tag changes iris's manifests");
+    assert!(
+        commit
+            .modified
+            .iter()
+            .all(|p| p.starts_with("deployments/iris/staging/") || p == "deployments/README.md"),
+        "{:?}",
+        commit.modified
+    );
+
+    // Someone edits one file of an unchanged directory: that directory no longer holds the
+    // indexed blobs, so it is read, re-rendered and restored.
+    let edited = files_under(&remote, "deployments/")
+        .into_iter()
+        .find(|p| p.ends_with("/production/deployment.yaml"))
+        .expect("the wine model serves production");
+    let pristine = remote.show("main", &edited).unwrap();
+    remote.human_commit(&edited, "kind: Edited\n", "a human edits a manifest");
+    let report = process("a").await.run_once().await.unwrap();
+    assert_eq!(rendered(), 1, "only the edited directory");
+    let commit = report.commit.expect("the edit is repaired");
+    assert_eq!(commit.modified, std::slice::from_ref(&edited));
+    assert_eq!(remote.show("main", &edited).unwrap(), pristine);
+
+    // Another configuration, then a damaged index: full renders, and no change to commit.
+    registry.client("client.set_model_version_tag('iris', '1', 'owner', 'team-c')");
+    let report = process("b").await.run_once().await.unwrap();
+    assert_eq!(
+        rendered(),
+        3,
+        "an index of another configuration is not trusted"
+    );
+    assert!(report.commit.is_some());
+    std::fs::write(&index_file, b"{ not json").unwrap();
+    registry.client("client.set_model_version_tag('iris', '1', 'owner', 'team-d')");
+    let report = process("b").await.run_once().await.unwrap();
+    assert_eq!(rendered(), 3, "a damaged index is not trusted");
+    assert!(report.commit.is_some());
+
+    // What the index-driven passes left is what a fresh process without any index computes.
+    let mut fresh = reconciler(&registry, &bucket, &remote, "fresh").await;
+    let again = fresh.run_once().await.unwrap();
+    assert!(again.commit.is_none(), "{:?}", again.commit);
 }
