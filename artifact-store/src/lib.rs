@@ -39,6 +39,8 @@
 //! Not supported: `gs://`, `az://` and `hdfs://` (object_store has them behind features this
 //! workspace does not build), server-side copies between two locations of one store.
 
+#![forbid(unsafe_code)]
+
 mod copy;
 mod error;
 mod gc;

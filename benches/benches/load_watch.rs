@@ -10,7 +10,9 @@
 //! `cargo build --release -p examples --bin mlflow-gitops && cargo bench -p benches --bench load_watch`
 //! Knobs: LOAD_MODELS (1000), LOAD_VERSIONS (10), LOAD_SECONDS (300), LOAD_PERIOD_MS (100),
 //! LOAD_FILE_KB (4: each version has 5 files of this size),
-//! LOAD_LOG (the daemon's log filter, `info`; `promotion_sync=debug` adds each pass's timing).
+//! LOAD_LOG (the daemon's log filter, `info`; `promotion_sync=debug` adds each pass's timing),
+//! LOAD_DAEMON_ENV (`KEY=VALUE` pairs separated by `;`, set for the daemon only: allocator
+//! tunables, or a heap profiler's `LD_PRELOAD`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -42,15 +44,34 @@ fn daemon_binary() -> PathBuf {
     binary
 }
 
-fn resident_kib(pid: u32) -> Option<u64> {
+fn daemon_env() -> Vec<(String, String)> {
+    std::env::var("LOAD_DAEMON_ENV")
+        .unwrap_or_default()
+        .split(';')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair
+                .split_once('=')
+                .unwrap_or_else(|| panic!("LOAD_DAEMON_ENV: {pair:?} is not KEY=VALUE"));
+            (key.to_owned(), value.to_owned())
+        })
+        .collect()
+}
+
+/// A line of `/proc/<pid>/status` in KiB (`VmRSS`, `RssAnon`, `RssFile`).
+fn status_kib(pid: u32, field: &str) -> Option<u64> {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()?
         .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
+        .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))?
         .split_whitespace()
         .nth(1)?
         .parse()
         .ok()
+}
+
+fn resident_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmRSS")
 }
 
 fn head(remote: &GitRemote) -> Option<String> {
@@ -124,6 +145,7 @@ fn main() {
             "MLFLOW_GITOPS_LOG",
             std::env::var("LOAD_LOG").unwrap_or_else(|_| "info".into()),
         )
+        .envs(daemon_env())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
@@ -220,6 +242,14 @@ fn main() {
         }
         done.store(true, Ordering::SeqCst);
     });
+    let kib = |field| status_kib(pid, field).unwrap_or(0) as f64 / 1024.0;
+    println!(
+        "daemon at the end: {:.1} MiB resident, {:.1} anonymous, {:.1} file-backed, {} threads",
+        kib("VmRSS"),
+        kib("RssAnon"),
+        kib("RssFile"),
+        status_kib(pid, "Threads").unwrap_or(0)
+    );
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status();

@@ -12,6 +12,8 @@
 //! Run one target for ten minutes (the stable toolchain works with the sanitizer off):
 //! `cargo fuzz run --features libfuzzer -s none uri -- -max_total_time=600`.
 
+#![forbid(unsafe_code)]
+
 use std::collections::BTreeMap;
 
 use artifact_store::Resolver;

@@ -36,6 +36,10 @@
 //!   the same change set on it (so a human's commit elsewhere in the repository is kept) and tries
 //!   again, with bounded retries and backoff ([`Error::Contended`] when the remote keeps moving).
 //! - **Crash safety**: see [`GixWriter`]; killed at any instant, the next run converges.
+//! - **Unchanged files need not be read or held**: [`GitOpsWriter::current_blobs`] lists the
+//!   subtree by [`BlobId`] from tree objects alone, and [`ChangeSet::insert_blob`] keeps a file by
+//!   its id; a caller that knows which files it would render the same (promotion-sync does) sends
+//!   only the bytes of what changed.
 //!
 //! # What it uses
 //!
@@ -45,6 +49,8 @@
 //! and known_hosts ([`SshAuth`], host keys always verified), `https://` with a token from the
 //! environment or a file ([`TokenAuth`]) and optionally a private CA ([`GitCli::with_ca_file`]).
 //! Not supported yet: signed commits, pushing to a review branch.
+
+#![forbid(unsafe_code)]
 
 mod blob;
 mod change_set;

@@ -38,6 +38,8 @@
 //! Kubernetes version: the API shapes are those of k8s-openapi's oldest supported version, 1.33;
 //! the final binary picks the k8s-openapi version feature.
 
+#![forbid(unsafe_code)]
+
 pub mod crds;
 mod error;
 mod manifest_set;

@@ -33,6 +33,8 @@
 //! translation, AdminNetworkPolicy/ClusterNetworkPolicy, CNI-specific kinds; Istio policies are
 //! checked for the header-trust pattern, not evaluated request by request.
 
+#![forbid(unsafe_code)]
+
 mod cidr;
 mod cluster;
 mod error;

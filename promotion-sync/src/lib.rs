@@ -53,6 +53,8 @@
 //! # Ok(()) }
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod current;
 mod desired;
 mod error;

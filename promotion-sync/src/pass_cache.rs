@@ -12,6 +12,7 @@
 //! pass. The index is keyed by content: an entry counts only for a directory that holds exactly
 //! its blobs, under the same configuration identity.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -81,19 +82,22 @@ impl PassCache {
             index
                 .dirs
                 .into_iter()
-                .filter_map(|(dir, entry)| Some((dir, entry.into_current()?)))
+                .map(|(dir, entry)| (dir.into_owned(), entry.into_current()))
                 .collect(),
         )
     }
 
     /// Records the published directories whose render key is known and whose files are all in
     /// the repository; a failure to write only means the next process reads them from git.
+    /// Written from borrowed views, streamed: the daemon writes it after every commit.
     pub(crate) fn record_dirs(&self, dirs: &BTreeMap<String, CurrentDir>) {
         let index = DirIndex {
-            identity: self.identity.clone(),
+            identity: Cow::Borrowed(&self.identity),
             dirs: dirs
                 .iter()
-                .filter_map(|(dir, current)| Some((dir.clone(), IndexedDir::of(current)?)))
+                .filter_map(|(dir, current)| {
+                    Some((Cow::Borrowed(dir.as_str()), IndexedDir::of(current)?))
+                })
                 .collect(),
         };
         write_json(&self.dirs_path(), &index);
@@ -119,26 +123,26 @@ impl PassCache {
 
 /// The directory index as stored.
 #[derive(Serialize, Deserialize)]
-struct DirIndex {
-    identity: String,
-    dirs: BTreeMap<String, IndexedDir>,
+struct DirIndex<'a> {
+    identity: Cow<'a, str>,
+    dirs: BTreeMap<Cow<'a, str>, IndexedDir<'a>>,
 }
 
 /// One directory: its files' blob ids (all regular files, as the reconciler writes them), the
 /// key of its render inputs and what it serves.
 #[derive(Serialize, Deserialize)]
-struct IndexedDir {
-    files: BTreeMap<String, String>,
-    rendered_from: String,
-    model: String,
-    channel: String,
-    version: String,
-    run_id: Option<String>,
-    model_uri: String,
+struct IndexedDir<'a> {
+    files: BTreeMap<Cow<'a, str>, Hex>,
+    rendered_from: Hex,
+    model: Cow<'a, str>,
+    channel: Cow<'a, str>,
+    version: Cow<'a, str>,
+    run_id: Option<Cow<'a, str>>,
+    model_uri: Cow<'a, str>,
 }
 
-impl IndexedDir {
-    fn of(current: &CurrentDir) -> Option<IndexedDir> {
+impl<'a> IndexedDir<'a> {
+    fn of(current: &'a CurrentDir) -> Option<IndexedDir<'a>> {
         let (Some(deployed), Some(key)) = (&current.deployed, current.rendered_from) else {
             return None;
         };
@@ -149,38 +153,53 @@ impl IndexedDir {
                 FileContent {
                     content: Content::Blob(id),
                     mode: gitops_writer::FileMode::Regular,
-                } => Some((name.clone(), id.to_string())),
+                } => Some((Cow::Borrowed(name.as_str()), Hex(*id))),
                 _ => None,
             })
             .collect::<Option<_>>()?;
         Some(IndexedDir {
             files,
-            rendered_from: key.0.to_string(),
-            model: deployed.model.clone(),
-            channel: deployed.channel.clone(),
-            version: deployed.version.clone(),
-            run_id: deployed.run_id.clone(),
-            model_uri: deployed.model_uri.clone(),
+            rendered_from: Hex(key.0),
+            model: Cow::Borrowed(&deployed.model),
+            channel: Cow::Borrowed(&deployed.channel),
+            version: Cow::Borrowed(&deployed.version),
+            run_id: deployed.run_id.as_deref().map(Cow::Borrowed),
+            model_uri: Cow::Borrowed(&deployed.model_uri),
         })
     }
 
-    fn into_current(self) -> Option<CurrentDir> {
-        let files = self
-            .files
-            .into_iter()
-            .map(|(name, id)| Some((name, FileContent::blob(id.parse::<BlobId>().ok()?))))
-            .collect::<Option<_>>()?;
-        Some(CurrentDir {
+    fn into_current(self) -> CurrentDir {
+        CurrentDir {
             deployed: Some(Deployed {
-                model: self.model,
-                channel: self.channel,
-                version: self.version,
-                run_id: self.run_id,
-                model_uri: self.model_uri,
+                model: self.model.into_owned(),
+                channel: self.channel.into_owned(),
+                version: self.version.into_owned(),
+                run_id: self.run_id.map(Cow::into_owned),
+                model_uri: self.model_uri.into_owned(),
             }),
-            files,
-            rendered_from: Some(RenderKey(self.rendered_from.parse().ok()?)),
-        })
+            files: self
+                .files
+                .into_iter()
+                .map(|(name, id)| (name.into_owned(), FileContent::blob(id.0)))
+                .collect(),
+            rendered_from: Some(RenderKey(self.rendered_from.0)),
+        }
+    }
+}
+
+/// A blob id written as its 40 hexadecimal digits, without building the string.
+struct Hex(BlobId);
+
+impl Serialize for Hex {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Hex {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Hex, D::Error> {
+        let text = Cow::<str>::deserialize(deserializer)?;
+        text.parse().map(Hex).map_err(serde::de::Error::custom)
     }
 }
 
@@ -188,9 +207,13 @@ impl IndexedDir {
 /// a failure is logged, never fatal (the cache only saves work).
 fn write_json(path: &Path, value: &impl Serialize) {
     let temp = path.with_extension("tmp");
-    let written = serde_json::to_vec(value)
-        .map_err(std::io::Error::other)
-        .and_then(|bytes| std::fs::write(&temp, bytes))
+    let written = std::fs::File::create(&temp)
+        .and_then(|file| {
+            let mut out = std::io::BufWriter::new(file);
+            serde_json::to_writer(&mut out, value).map_err(std::io::Error::other)?;
+            // No fsync: after a crash a torn file fails to parse and is not trusted.
+            std::io::Write::flush(&mut out)
+        })
         .and_then(|()| std::fs::rename(&temp, path));
     if let Err(error) = written {
         tracing::warn!(path = %path.display(), %error, "cannot record the pass cache");

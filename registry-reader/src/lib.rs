@@ -46,6 +46,8 @@
 //! Not supported: `mssql`, and `models:/<name>/<stage>` or `@alias` sources (they name no fixed
 //! version, so the files could change under a deployment; reported as per-version errors).
 
+#![forbid(unsafe_code)]
+
 mod assemble;
 mod error;
 mod registry;

@@ -33,6 +33,8 @@
 //! # let _ = (bucket, remote);
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod bulk;
 pub mod databases;
 pub mod git;

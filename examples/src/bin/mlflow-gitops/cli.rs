@@ -118,8 +118,8 @@ pub struct PipelineArgs {
     #[arg(long, env = "MLFLOW_GITOPS_PUSH")]
     #[serde(default)]
     pub push: bool,
-    /// Private clone and lock file [default: ~/.cache/mlflow-gitops/work/ plus a hash of the
-    /// repository URL and branch].
+    /// Private clone, lock file and pass cache (deleting the cache only costs one full pass)
+    /// [default: ~/.cache/mlflow-gitops/work/ plus a hash of the repository URL and branch].
     #[arg(long, env = "MLFLOW_GITOPS_WORK_DIR")]
     pub work_dir: Option<PathBuf>,
     /// SSH private key for ssh:// repositories.

@@ -1,5 +1,6 @@
 //! `mlflow-gitops`: the command-line tool and daemon over the workspace's libraries.
 
+mod allocator;
 mod cli;
 mod commands;
 mod diff;
@@ -16,10 +17,16 @@ use failure::Failure;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if matches!(cli.command, Command::Watch(_)) {
+        allocator::tune_for_daemon();
+        // Idle threads keep their stacks and allocator caches: the daemon's blocking work (reading
+        // local artifacts for a mirror) needs few, and not for long.
+        builder
+            .max_blocking_threads(8)
+            .thread_keep_alive(std::time::Duration::from_secs(1));
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

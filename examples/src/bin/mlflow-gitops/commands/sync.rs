@@ -111,6 +111,8 @@ pub async fn watch(args: WatchArgs) -> Outcome {
         |result| match result {
             Ok(report) if report.unchanged_registry => tracing::debug!("registry unchanged"),
             Ok(report) => {
+                // A pass that read and rendered leaves freed memory behind in the allocator.
+                crate::allocator::release_free_memory();
                 let commit = report
                     .commit
                     .as_ref()
