@@ -12,7 +12,8 @@
 //! LOAD_FILE_KB (4: each version has 5 files of this size),
 //! LOAD_LOG (the daemon's log filter, `info`; `promotion_sync=debug` adds each pass's timing),
 //! LOAD_DAEMON_ENV (`KEY=VALUE` pairs separated by `;`, set for the daemon only: allocator
-//! tunables, or a heap profiler's `LD_PRELOAD`).
+//! tunables, or a heap profiler's `LD_PRELOAD`), LOAD_BINARY (another build of the daemon, e.g.
+//! `target/small/mlflow-gitops`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -33,6 +34,9 @@ fn knob(name: &str, default: u64) -> u64 {
 }
 
 fn daemon_binary() -> PathBuf {
+    if let Ok(binary) = std::env::var("LOAD_BINARY") {
+        return PathBuf::from(binary);
+    }
     let exe = std::env::current_exe().unwrap();
     let release = exe.parent().and_then(Path::parent).unwrap();
     let binary = release.join("mlflow-gitops");

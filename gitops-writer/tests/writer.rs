@@ -478,14 +478,5 @@ fn files_kept_by_blob_id() {
     }
     assert_eq!(w.push().unwrap().pushed, None);
     assert_eq!(remote.git_remote(&["rev-parse", "main"]), head);
-    let fsck = std::process::Command::new("git")
-        .args(["fsck", "--strict"])
-        .current_dir(remote.bare_path())
-        .output()
-        .unwrap();
-    assert!(
-        fsck.status.success(),
-        "{}",
-        String::from_utf8_lossy(&fsck.stderr)
-    );
+    remote.fsck();
 }
