@@ -69,6 +69,19 @@ impl TargetProbe {
         }
         Ok(TargetProbe(BlobId::of(&text)?))
     }
+
+    /// A probe no other process has, for a target that cannot render the sample: this process
+    /// still keeps what it rendered itself, but never trusts another process's index.
+    pub fn unique() -> Result<TargetProbe> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nonce = format!(
+            "unprobed target, process {}, {:?}, {}",
+            std::process::id(),
+            std::time::SystemTime::now(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        Ok(TargetProbe(BlobId::of(nonce.as_bytes())?))
+    }
 }
 
 impl RenderKey {
@@ -334,6 +347,10 @@ mod tests {
         };
         assert_ne!(plain, TargetProbe::of(&scaled).unwrap());
         assert_ne!(plain, TargetProbe::of(&KServe::default()).unwrap());
+        assert_ne!(
+            TargetProbe::unique().unwrap(),
+            TargetProbe::unique().unwrap()
+        );
     }
 
     #[test]

@@ -221,7 +221,12 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
         Ok(Self {
             registry,
             writer,
-            probe: TargetProbe::of(target.as_ref())?,
+            probe: TargetProbe::of(target.as_ref()).or_else(|error| {
+                // A target that cannot render the sample still works; only the work directory's
+                // index is not shared with other processes.
+                tracing::warn!(%error, target = target.name(), "cannot probe the serving target");
+                TargetProbe::unique()
+            })?,
             target,
             resolver,
             mirror_root,

@@ -459,3 +459,47 @@ async fn a_fresh_process_renders_only_what_changed() {
     let again = fresh.run_once().await.unwrap();
     assert!(again.commit.is_none(), "{:?}", again.commit);
 }
+
+/// A serving target that refuses one model name: here, the one of the reconciler's probe.
+struct Picky(MlflowServe);
+
+impl ServingTarget for Picky {
+    fn name(&self) -> &str {
+        "picky"
+    }
+
+    fn render(&self, spec: &ServingSpec) -> manifests_core::Result<ManifestSet> {
+        if spec.model == "Probe Model" {
+            return Err(manifests_core::Error::Invalid {
+                field: "model".into(),
+                reason: "not served by this target".into(),
+            });
+        }
+        self.0.render(spec)
+    }
+}
+
+/// The probe that keys the work directory's index is a sample rendering; a target that cannot
+/// render it still syncs (only its index is never shared between processes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_cannot_render_the_probe_still_syncs() {
+    let registry = seed_registry();
+    let bucket = SeaweedFs::shared().bucket();
+    let remote = GitRemote::new();
+    let reader = SqlRegistry::connect(&registry.backend_store_uri())
+        .await
+        .unwrap();
+    let writer = GixWriter::open(&remote.url(), &remote.scratch_path().join("w"), "main").unwrap();
+    let mut sync = Reconciler::new(
+        reader,
+        writer,
+        Box::new(Picky(MlflowServe::default())),
+        resolver(&bucket),
+        &bucket.uri("models"),
+        Settings::new("qooba"),
+    )
+    .expect("a failed probe is not fatal");
+    let report = sync.run_once().await.unwrap();
+    assert_eq!(report.deployments, 3);
+    assert!(report.commit.is_some() && report.problems.is_empty());
+}
