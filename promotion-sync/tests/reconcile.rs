@@ -29,6 +29,23 @@ async fn reconciler(
     remote: &GitRemote,
     work: &str,
 ) -> Reconciler<SqlRegistry, GixWriter> {
+    reconciler_with(
+        registry,
+        bucket,
+        remote,
+        work,
+        Box::new(MlflowServe::default()),
+    )
+    .await
+}
+
+async fn reconciler_with(
+    registry: &Registry,
+    bucket: &Bucket<'_>,
+    remote: &GitRemote,
+    work: &str,
+    target: Box<dyn ServingTarget>,
+) -> Reconciler<SqlRegistry, GixWriter> {
     let reader = SqlRegistry::connect(&registry.backend_store_uri())
         .await
         .unwrap();
@@ -36,12 +53,12 @@ async fn reconciler(
     Reconciler::new(
         reader,
         writer,
-        Box::new(MlflowServe::default()),
+        target,
         resolver(bucket),
         &bucket.uri("models"),
         Settings::new("qooba"),
     )
-    .unwrap()
+    .expect("a reconciler")
 }
 
 fn seed_registry() -> Registry {
@@ -381,25 +398,13 @@ async fn a_fresh_process_renders_only_what_changed() {
         let (registry, bucket, remote, renders) = (&registry, &bucket, &remote, renders.clone());
         let cache_file = cache_file.clone();
         async move {
-            let reader = SqlRegistry::connect(&registry.backend_store_uri())
-                .await
-                .unwrap();
-            let writer =
-                GixWriter::open(&remote.url(), &remote.scratch_path().join("w"), "main").unwrap();
             let target = Counting {
                 inner: MlflowServe::default(),
                 renders: renders.clone(),
             };
-            let sync = Reconciler::new(
-                reader,
-                writer,
-                Box::new(target),
-                resolver(bucket),
-                &bucket.uri("models"),
-                Settings::new("qooba"),
-            )
-            .unwrap()
-            .with_cache(promotion_sync::PassCache::new(&cache_file, identity));
+            let sync = reconciler_with(registry, bucket, remote, "w", Box::new(target))
+                .await
+                .with_cache(promotion_sync::PassCache::new(&cache_file, identity));
             // Construction renders the target's probe: count the pass's renders only.
             renders.store(0, Ordering::SeqCst);
             sync
@@ -486,19 +491,15 @@ async fn a_target_that_cannot_render_the_probe_still_syncs() {
     let registry = seed_registry();
     let bucket = SeaweedFs::shared().bucket();
     let remote = GitRemote::new();
-    let reader = SqlRegistry::connect(&registry.backend_store_uri())
-        .await
-        .unwrap();
-    let writer = GixWriter::open(&remote.url(), &remote.scratch_path().join("w"), "main").unwrap();
-    let mut sync = Reconciler::new(
-        reader,
-        writer,
+    // A failed probe is not fatal: the helper's `expect` would fail otherwise.
+    let mut sync = reconciler_with(
+        &registry,
+        &bucket,
+        &remote,
+        "w",
         Box::new(Picky(MlflowServe::default())),
-        resolver(&bucket),
-        &bucket.uri("models"),
-        Settings::new("qooba"),
     )
-    .expect("a failed probe is not fatal");
+    .await;
     let report = sync.run_once().await.unwrap();
     assert_eq!(report.deployments, 3);
     assert!(report.commit.is_some() && report.problems.is_empty());
