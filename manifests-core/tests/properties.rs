@@ -244,8 +244,15 @@ proptest! {
             ..Default::default()
         };
         let text = tenant_components(&spec).unwrap().to_yaml().unwrap();
-        let reference = format!("name: {secret_name}");
-        prop_assert!(text.contains(&reference));
+        // Names YAML 1.1 reads as booleans or numbers (`on`, `no`, `y`) are written quoted.
+        let referenced = [
+            format!("name: {secret_name}\n"),
+            format!("name: '{secret_name}'\n"),
+            format!("name: \"{secret_name}\"\n"),
+        ]
+        .iter()
+        .any(|reference| text.contains(reference));
+        prop_assert!(referenced, "{secret_name} is not referenced by name");
         prop_assert!(!text.contains("kind: Secret\n"), "no Secret object is ever generated");
         prop_assert!(!text.contains("stringData"));
     }
