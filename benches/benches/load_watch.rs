@@ -175,7 +175,8 @@ fn main() {
     // Promotions: when each was made.
     let promoted: Arc<Mutex<HashMap<(String, u32), Instant>>> = Arc::default();
     let lags: Arc<Mutex<Vec<Duration>>> = Arc::default();
-    let memory: Arc<Mutex<Vec<(Duration, u64)>>> = Arc::default();
+    // (when, resident, anonymous, file-backed), KiB.
+    let memory: Arc<Mutex<Vec<(Duration, u64, u64, u64)>>> = Arc::default();
     let done = Arc::new(AtomicBool::new(false));
     // The watcher threads stop on `done`, also when the load panics (else the scope would wait
     // for them forever).
@@ -210,7 +211,12 @@ fn main() {
         s.spawn(|| {
             while !done.load(Ordering::SeqCst) {
                 if let Some(kib) = resident_kib(pid) {
-                    memory.lock().unwrap().push((load_start.elapsed(), kib));
+                    let anon = status_kib(pid, "RssAnon").unwrap_or(0);
+                    let file = status_kib(pid, "RssFile").unwrap_or(0);
+                    memory
+                        .lock()
+                        .unwrap()
+                        .push((load_start.elapsed(), kib, anon, file));
                 }
                 std::thread::sleep(Duration::from_secs(1));
             }
@@ -266,17 +272,21 @@ fn main() {
     let mib = |kib: u64| kib as f64 / 1024.0;
     let first_minute = memory
         .iter()
-        .filter(|(t, _)| *t <= Duration::from_secs(60))
-        .map(|(_, k)| *k)
+        .filter(|(t, ..)| *t <= Duration::from_secs(60))
+        .map(|(_, k, ..)| *k)
         .max()
         .unwrap_or(0);
     let last_minute = memory
         .iter()
-        .filter(|(t, _)| *t + Duration::from_secs(60) >= memory.last().unwrap().0)
-        .map(|(_, k)| *k)
+        .filter(|(t, ..)| *t + Duration::from_secs(60) >= memory.last().unwrap().0)
+        .map(|(_, k, ..)| *k)
         .max()
         .unwrap_or(0);
-    let peak = memory.iter().map(|(_, k)| *k).max().unwrap_or(0);
+    let (_, peak, peak_anon, peak_file) = memory
+        .iter()
+        .copied()
+        .max_by_key(|(_, k, ..)| *k)
+        .unwrap_or_default();
     println!(
         "landed {}/{total}; lag p50 {:.2?}, p90 {:.2?}, p99 {:.2?}, max {:.2?}",
         lags.len(),
@@ -287,11 +297,14 @@ fn main() {
     );
     println!(
         "daemon resident memory: after the cold pass {:.1} MiB, peak of the first minute {:.1} MiB, \
-         of the last minute {:.1} MiB, peak {:.1} MiB; stopped with {status}",
+         of the last minute {:.1} MiB, peak {:.1} MiB ({:.1} anonymous, {:.1} file-backed); \
+         stopped with {status}",
         mib(after_cold),
         mib(first_minute),
         mib(last_minute),
-        mib(peak)
+        mib(peak),
+        mib(peak_anon),
+        mib(peak_file)
     );
     let log = std::fs::read_to_string(&log).unwrap_or_default();
     let passes = log.lines().filter(|l| l.contains(" pass")).count();

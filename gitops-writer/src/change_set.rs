@@ -134,23 +134,6 @@ impl ChangeSet {
         Ok(self)
     }
 
-    /// A change set of existing blobs, from paths already validated (a built commit's files).
-    pub(crate) fn of_blobs(
-        prefix: &str,
-        files: impl IntoIterator<Item = (String, BlobId, FileMode)>,
-    ) -> ChangeSet {
-        ChangeSet {
-            prefix: prefix.to_owned(),
-            files: files
-                .into_iter()
-                .map(|(path, id, mode)| {
-                    let content = Content::Blob(id);
-                    (path, FileContent { content, mode })
-                })
-                .collect(),
-        }
-    }
-
     /// The managed prefix.
     pub fn prefix(&self) -> &str {
         &self.prefix

@@ -28,12 +28,13 @@ struct Known {
     files: Files,
 }
 
-/// What `commit_on_base` made: the outcome, the commit with its subtree's files (if any), and the
-/// change set's files with their blob ids.
-struct Built {
-    outcome: Outcome,
-    commit: Option<(ObjectId, Files)>,
+/// A commit made by `apply` and not pushed yet: what it holds under the prefix (by id, so no
+/// bytes are kept) and its commit info, to re-apply on the new head when a push is rejected.
+struct Pending {
+    commit: ObjectId,
+    prefix: String,
     files: Files,
+    info: CommitInfo,
 }
 
 /// What a push did.
@@ -51,13 +52,12 @@ pub struct GixWriter<T: Transport = GitCli> {
     branch: String,
     transport: T,
     repo: gix::Repository,
-    /// The last applied change set, its files kept by blob id once written (so their bytes are
-    /// not held between passes), and its commit info: re-applied when a push is rejected.
-    last: Option<(ChangeSet, CommitInfo)>,
     /// The managed subtree's files in a known base commit, so an unchanged base is not re-read.
     known: Option<Known>,
-    /// A commit made by `apply` and not pushed yet, with its subtree's files.
-    pending: Option<(ObjectId, Files)>,
+    /// The commit of the last `apply`, until it is pushed. The file maps are the writer's main
+    /// memory with thousands of managed files: it holds one between passes (`known`), two while
+    /// applying (`known` and the new files, which become `pending`, then `known`).
+    pending: Option<Pending>,
     max_push_attempts: u32,
     backoff: Duration,
     /// Held for the writer's life: one writer per work directory.
@@ -132,7 +132,6 @@ impl<T: Transport> GixWriter<T> {
             branch: branch.to_owned(),
             transport,
             repo,
-            last: None,
             known: None,
             pending: None,
             max_push_attempts: 5,
@@ -182,9 +181,16 @@ impl<T: Transport> GixWriter<T> {
         }
     }
 
-    /// Builds the commit for `change` on the current base, or `Unchanged`; returns the new
-    /// subtree's files with the commit.
-    fn commit_on_base(&mut self, change: &ChangeSet, info: &CommitInfo) -> Result<Built, Error> {
+    /// Builds the commit that makes `prefix` hold exactly `new` on the current base; None when it
+    /// already does. New blobs' bytes come from `contents`; without it (a re-apply after a
+    /// rejected push) every blob must exist already, as the first commit wrote them.
+    fn commit_on_base(
+        &mut self,
+        prefix: &str,
+        new: &Files,
+        contents: Option<&ChangeSet>,
+        info: &CommitInfo,
+    ) -> Result<Option<(ObjectId, Outcome)>, Error> {
         let base = self.base()?;
         let base_tree = match base {
             Some(commit) => self
@@ -198,26 +204,22 @@ impl<T: Transport> GixWriter<T> {
         let known_matches = self
             .known
             .as_ref()
-            .is_some_and(|k| k.base == base && k.prefix == change.prefix());
+            .is_some_and(|k| k.base == base && k.prefix == prefix);
         if !known_matches {
-            let files = self.subtree_files(base_tree, change.prefix())?;
+            // The stale map goes before the new one is read: never two of them at once.
+            self.known = None;
+            let files = self.subtree_files(base_tree, prefix)?;
             self.known = Some(Known {
                 base,
-                prefix: change.prefix().to_owned(),
+                prefix: prefix.to_owned(),
                 files,
             });
         }
-        let new = self.hash_files(change)?;
         let old = &self.known.as_ref().expect("set above").files;
-        if *old == new {
-            return Ok(Built {
-                outcome: Outcome::Unchanged,
-                commit: None,
-                files: new,
-            });
+        if old == new {
+            return Ok(None);
         }
 
-        let prefix = change.prefix();
         let full = |p: &String| format!("{prefix}/{p}");
         let added: Vec<String> = new
             .keys()
@@ -252,16 +254,19 @@ impl<T: Transport> GixWriter<T> {
             editor.remove(path.split('/')).map_err(|e| self.error(e))?;
         }
         let mut objects = NewObjects::new(self.repo.object_hash());
-        for (path, content) in change.files() {
-            let (id, mode) = new[path];
+        for (path, &(id, mode)) in new {
             if old.get(path) == Some(&(id, mode)) {
                 continue;
             }
-            match &content.content {
-                Content::Bytes(bytes) => objects.blob(id, bytes.clone()),
+            let bytes = contents.and_then(|set| match &set.files().get(path)?.content {
+                Content::Bytes(bytes) => Some(bytes),
+                Content::Blob(_) => None,
+            });
+            match bytes {
+                Some(bytes) => objects.blob(id, bytes.clone()),
                 // Kept by id: it must exist already, or the commit would refer to nothing.
-                Content::Blob(_) if self.repo.has_object(id) => {}
-                Content::Blob(_) => {
+                None if self.repo.has_object(id) => {}
+                None => {
                     return Err(Error::MissingBlob {
                         path: path.clone(),
                         id: id.to_string(),
@@ -305,11 +310,7 @@ impl<T: Transport> GixWriter<T> {
             modified,
             removed,
         };
-        Ok(Built {
-            outcome,
-            commit: Some((id, new.clone())),
-            files: new,
-        })
+        Ok(Some((id, outcome)))
     }
 
     /// path (relative to `prefix`) → (blob id, mode) of every file under `prefix` in `tree`.
@@ -409,23 +410,26 @@ impl<T: Transport> GitOpsWriter for GixWriter<T> {
     }
 
     fn apply(&mut self, change: &ChangeSet, info: &CommitInfo) -> Result<Outcome, Error> {
-        let built = self.commit_on_base(change, info)?;
-        self.pending = built.commit;
-        let kept = ChangeSet::of_blobs(
-            change.prefix(),
-            built
-                .files
-                .into_iter()
-                .map(|(path, (id, mode))| (path, BlobId(id), mode)),
-        );
-        self.last = Some((kept, info.clone()));
-        Ok(built.outcome)
+        // A commit not pushed yet is replaced (its objects stay unreferenced until gc).
+        self.pending = None;
+        let new = self.hash_files(change)?;
+        let prefix = change.prefix();
+        let Some((commit, outcome)) = self.commit_on_base(prefix, &new, Some(change), info)? else {
+            return Ok(Outcome::Unchanged);
+        };
+        self.pending = Some(Pending {
+            commit,
+            prefix: prefix.to_owned(),
+            files: new,
+            info: info.clone(),
+        });
+        Ok(outcome)
     }
 
     fn push(&mut self) -> Result<PushReport, Error> {
         let mut attempts = 0;
         let mut backoff = self.backoff;
-        while let Some(commit) = self.pending.as_ref().map(|(commit, _)| *commit) {
+        while let Some(commit) = self.pending.as_ref().map(|p| p.commit) {
             attempts += 1;
             match self
                 .transport
@@ -433,12 +437,8 @@ impl<T: Transport> GitOpsWriter for GixWriter<T> {
             {
                 Pushed::Accepted => {
                     // The pushed commit is the new base, and its subtree is exactly what we built.
-                    let (_, files) = self.pending.take().expect("checked by the loop");
-                    let prefix = self
-                        .last
-                        .as_ref()
-                        .map(|(set, _)| set.prefix().to_owned())
-                        .unwrap_or_default();
+                    let Pending { prefix, files, .. } =
+                        self.pending.take().expect("checked by the loop");
                     self.known = Some(Known {
                         base: Some(commit),
                         prefix,
@@ -456,11 +456,14 @@ impl<T: Transport> GitOpsWriter for GixWriter<T> {
                     std::thread::sleep(backoff);
                     backoff = backoff.saturating_mul(2);
                     self.fetch()?;
-                    let (change, info) =
-                        self.last.take().expect("a pending commit comes from apply");
+                    let mut pending = self.pending.take().expect("checked by the loop");
                     // The remote may already hold exactly our files (another writer pushed them).
-                    self.pending = self.commit_on_base(&change, &info)?.commit;
-                    self.last = Some((change, info));
+                    let rebuilt =
+                        self.commit_on_base(&pending.prefix, &pending.files, None, &pending.info)?;
+                    if let Some((commit, _)) = rebuilt {
+                        pending.commit = commit;
+                        self.pending = Some(pending);
+                    }
                 }
                 Pushed::RejectedNonFastForward => {
                     return Err(Error::Contended {

@@ -310,12 +310,15 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
             committer: self.settings.author.clone(),
             message,
         };
+        let outcome = self.writer.apply(&change, &info)?;
+        // The writer keeps what a push may need by id: the rendered bytes go before the push.
+        drop(change);
         if let Outcome::Committed {
             id,
             added,
             modified,
             removed,
-        } = self.writer.apply(&change, &info)?
+        } = outcome
         {
             phases.mark("commit");
             report.commit = Some(Commit {
