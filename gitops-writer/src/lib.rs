@@ -58,6 +58,7 @@ mod error;
 mod objects;
 mod outcome;
 mod path;
+mod subtree;
 mod transport;
 mod writer;
 

@@ -38,24 +38,30 @@ impl NewObjects {
 
     /// Adds a blob whose id the caller has computed already.
     pub(crate) fn blob(&mut self, id: ObjectId, data: Bytes) {
-        if self.seen.insert(id) {
-            self.objects.push((Kind::Blob, data));
-        }
+        self.insert(Kind::Blob, id, data);
     }
 
     /// Adds a tree or commit; returns its id.
     pub(crate) fn object(&mut self, object: &impl WriteTo) -> Result<ObjectId, String> {
-        let mut data = Vec::with_capacity(object.size() as usize);
-        object.write_to(&mut data).map_err(|e| e.to_string())?;
-        self.add(object.kind(), data.into())
+        let (id, data) = self.encode(object)?;
+        self.insert(object.kind(), id, data);
+        Ok(id)
     }
 
-    fn add(&mut self, kind: Kind, data: Bytes) -> Result<ObjectId, String> {
-        let id = gix::objs::compute_hash(self.hash, kind, &data).map_err(|e| e.to_string())?;
+    /// A tree or commit's id and encoding, without adding it (it may exist already).
+    pub(crate) fn encode(&self, object: &impl WriteTo) -> Result<(ObjectId, Bytes), String> {
+        let mut data = Vec::with_capacity(object.size() as usize);
+        object.write_to(&mut data).map_err(|e| e.to_string())?;
+        let id =
+            gix::objs::compute_hash(self.hash, object.kind(), &data).map_err(|e| e.to_string())?;
+        Ok((id, data.into()))
+    }
+
+    /// Adds an object encoded by [`encode`](Self::encode).
+    pub(crate) fn insert(&mut self, kind: Kind, id: ObjectId, data: Bytes) {
         if self.seen.insert(id) {
             self.objects.push((kind, data));
         }
-        Ok(id)
     }
 
     /// Writes every object into `repo`'s object database. Nothing refers to them until the

@@ -11,29 +11,19 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use gix::ObjectId;
-use gix::bstr::ByteSlice;
 use gix::objs::tree::EntryKind;
 
 use crate::objects::NewObjects;
+use crate::subtree;
 use crate::transport::{GitCli, Pushed, Transport};
-use crate::{BlobId, ChangeSet, CommitInfo, Content, Error, FileMode, GitOpsWriter, Outcome};
+use crate::{BlobId, ChangeSet, CommitInfo, Error, FileMode, GitOpsWriter, Outcome};
 
-/// path (relative to the prefix) → (blob id, mode).
-type Files = BTreeMap<String, (ObjectId, FileMode)>;
-
-/// The files under `prefix` in commit `base` (`None`: the branch does not exist yet).
-struct Known {
-    base: Option<ObjectId>,
-    prefix: String,
-    files: Files,
-}
-
-/// A commit made by `apply` and not pushed yet: what it holds under the prefix (by id, so no
-/// bytes are kept) and its commit info, to re-apply on the new head when a push is rejected.
+/// A commit made by `apply` and not pushed yet: the prefix's tree it sets (None: the prefix is
+/// removed) and its commit info, to re-apply on the new head when a push is rejected.
 struct Pending {
     commit: ObjectId,
     prefix: String,
-    files: Files,
+    tree: Option<ObjectId>,
     info: CommitInfo,
 }
 
@@ -52,11 +42,8 @@ pub struct GixWriter<T: Transport = GitCli> {
     branch: String,
     transport: T,
     repo: gix::Repository,
-    /// The managed subtree's files in a known base commit, so an unchanged base is not re-read.
-    known: Option<Known>,
-    /// The commit of the last `apply`, until it is pushed. The file maps are the writer's main
-    /// memory with thousands of managed files: it holds one between passes (`known`), two while
-    /// applying (`known` and the new files, which become `pending`, then `known`).
+    /// The commit of the last `apply`, until it is pushed. Nothing else of the managed subtree is
+    /// held between calls: with thousands of files, it lives in tree objects, not in memory.
     pending: Option<Pending>,
     max_push_attempts: u32,
     backoff: Duration,
@@ -132,7 +119,6 @@ impl<T: Transport> GixWriter<T> {
             branch: branch.to_owned(),
             transport,
             repo,
-            known: None,
             pending: None,
             max_push_attempts: 5,
             backoff: Duration::from_millis(200),
@@ -181,18 +167,10 @@ impl<T: Transport> GixWriter<T> {
         }
     }
 
-    /// Builds the commit that makes `prefix` hold exactly `new` on the current base; None when it
-    /// already does. New blobs' bytes come from `contents`; without it (a re-apply after a
-    /// rejected push) every blob must exist already, as the first commit wrote them.
-    fn commit_on_base(
-        &mut self,
-        prefix: &str,
-        new: &Files,
-        contents: Option<&ChangeSet>,
-        info: &CommitInfo,
-    ) -> Result<Option<(ObjectId, Outcome)>, Error> {
+    /// The base commit (None: the branch does not exist yet) and its root tree.
+    fn base_tree(&self) -> Result<(Option<ObjectId>, ObjectId), Error> {
         let base = self.base()?;
-        let base_tree = match base {
+        let root = match base {
             Some(commit) => self
                 .repo
                 .find_commit(commit)
@@ -201,86 +179,40 @@ impl<T: Transport> GixWriter<T> {
                 .detach(),
             None => ObjectId::empty_tree(self.repo.object_hash()),
         };
-        let known_matches = self
-            .known
-            .as_ref()
-            .is_some_and(|k| k.base == base && k.prefix == prefix);
-        if !known_matches {
-            // The stale map goes before the new one is read: never two of them at once.
-            self.known = None;
-            let files = self.subtree_files(base_tree, prefix)?;
-            self.known = Some(Known {
-                base,
-                prefix: prefix.to_owned(),
-                files,
-            });
-        }
-        let old = &self.known.as_ref().expect("set above").files;
-        if old == new {
-            return Ok(None);
-        }
+        Ok((base, root))
+    }
 
-        let full = |p: &String| format!("{prefix}/{p}");
-        let added: Vec<String> = new
-            .keys()
-            .filter(|p| !old.contains_key(*p))
-            .map(full)
-            .collect();
-        let modified: Vec<String> = new
-            .iter()
-            .filter(|(p, v)| old.get(*p).is_some_and(|o| o != *v))
-            .map(|(p, _)| full(p))
-            .collect();
-        let removed: Vec<String> = old
-            .keys()
-            .filter(|p| !new.contains_key(*p))
-            .map(full)
-            .collect();
+    /// The tree at `prefix` in `root`; None when there is none (or a file is there instead).
+    fn prefix_tree(&self, root: ObjectId, prefix: &str) -> Result<Option<ObjectId>, Error> {
+        let root = self.repo.find_tree(root).map_err(|e| self.error(e))?;
+        let entry = root
+            .lookup_entry_by_path(prefix)
+            .map_err(|e| self.error(e))?;
+        Ok(entry.filter(|e| e.mode().is_tree()).map(|e| e.object_id()))
+    }
 
-        // Only changed paths are edited: the editor loads and rewrites just the trees above them.
-        // Paths were validated when the change set was built, so the plumbing editor suffices.
+    /// Writes a commit on `base` whose tree is `root` with `prefix` set to `tree` (removed when
+    /// None), after the new objects it refers to.
+    fn commit_tree(
+        &mut self,
+        (base, root): (Option<ObjectId>, ObjectId),
+        prefix: &str,
+        tree: Option<ObjectId>,
+        mut objects: NewObjects,
+        info: &CommitInfo,
+    ) -> Result<ObjectId, Error> {
+        // Only the trees above the prefix are loaded and rewritten; a file where the prefix
+        // should be is replaced by the directory.
         let mut editor = self
             .repo
-            .edit_tree(base_tree)
+            .edit_tree(root)
             .map_err(|e| self.error(e))?
             .detach();
-        if old.is_empty() {
-            // A file (not a directory) where the prefix should be is replaced.
-            editor
-                .remove(prefix.split('/'))
-                .map_err(|e| self.error(e))?;
+        match tree {
+            Some(id) => editor.upsert(prefix.split('/'), EntryKind::Tree, id),
+            None => editor.remove(prefix.split('/')),
         }
-        for path in &removed {
-            editor.remove(path.split('/')).map_err(|e| self.error(e))?;
-        }
-        let mut objects = NewObjects::new(self.repo.object_hash());
-        for (path, &(id, mode)) in new {
-            if old.get(path) == Some(&(id, mode)) {
-                continue;
-            }
-            let bytes = contents.and_then(|set| match &set.files().get(path)?.content {
-                Content::Bytes(bytes) => Some(bytes),
-                Content::Blob(_) => None,
-            });
-            match bytes {
-                Some(bytes) => objects.blob(id, bytes.clone()),
-                // Kept by id: it must exist already, or the commit would refer to nothing.
-                None if self.repo.has_object(id) => {}
-                None => {
-                    return Err(Error::MissingBlob {
-                        path: path.clone(),
-                        id: id.to_string(),
-                    });
-                }
-            }
-            let kind = match mode {
-                FileMode::Regular => EntryKind::Blob,
-                FileMode::Executable => EntryKind::BlobExecutable,
-            };
-            editor
-                .upsert(format!("{prefix}/{path}").split('/'), kind, id)
-                .map_err(|e| self.error(e))?;
-        }
+        .map_err(|e| self.error(e))?;
         let root = editor
             .write(|tree| objects.object(tree))
             .map_err(|e| self.error(e))?;
@@ -304,78 +236,7 @@ impl<T: Transport> GixWriter<T> {
         if objects.write(&self.repo).map_err(|e| self.error(e))? {
             self.repo = open_repo(&self.dir).map_err(|e| self.error(e))?;
         }
-        let outcome = Outcome::Committed {
-            id: id.to_string(),
-            added,
-            modified,
-            removed,
-        };
-        Ok(Some((id, outcome)))
-    }
-
-    /// path (relative to `prefix`) → (blob id, mode) of every file under `prefix` in `tree`.
-    fn subtree_files(
-        &self,
-        tree: ObjectId,
-        prefix: &str,
-    ) -> Result<BTreeMap<String, (ObjectId, FileMode)>, Error> {
-        let mut files = BTreeMap::new();
-        let root = self.repo.find_tree(tree).map_err(|e| self.error(e))?;
-        let Some(entry) = root
-            .lookup_entry_by_path(prefix)
-            .map_err(|e| self.error(e))?
-        else {
-            return Ok(files);
-        };
-        if !entry.mode().is_tree() {
-            // A file where the prefix should be: it is replaced by the managed directory.
-            return Ok(files);
-        }
-        let mut stack = vec![(String::new(), entry.object_id())];
-        while let Some((dir, id)) = stack.pop() {
-            let tree = self.repo.find_tree(id).map_err(|e| self.error(e))?;
-            for entry in tree.iter() {
-                let entry = entry.map_err(|e| self.error(e))?;
-                let name = entry.filename().to_str_lossy();
-                let path = if dir.is_empty() {
-                    name.into_owned()
-                } else {
-                    format!("{dir}/{name}")
-                };
-                let mode = entry.mode();
-                if mode.is_tree() {
-                    stack.push((path, entry.object_id()));
-                } else {
-                    let file_mode = if mode.is_executable() {
-                        FileMode::Executable
-                    } else {
-                        FileMode::Regular
-                    };
-                    files.insert(path, (entry.object_id(), file_mode));
-                }
-            }
-        }
-        Ok(files)
-    }
-
-    /// The blob ids the change set's files will have (hashed, not written).
-    fn hash_files(&self, change: &ChangeSet) -> Result<Files, Error> {
-        change
-            .files()
-            .iter()
-            .map(|(path, file)| {
-                let id = match &file.content {
-                    Content::Blob(id) => id.0,
-                    Content::Bytes(bytes) => gix::objs::compute_hash(
-                        self.repo.object_hash(),
-                        gix::objs::Kind::Blob,
-                        bytes,
-                    )
-                    .map_err(|e| self.error(e))?,
-                };
-                Ok((path.clone(), (id, file.mode)))
-            })
-            .collect()
+        Ok(id)
     }
 }
 
@@ -388,20 +249,19 @@ impl<T: Transport> GitOpsWriter for GixWriter<T> {
         &mut self,
         prefix: &str,
     ) -> Result<BTreeMap<String, (BlobId, FileMode)>, Error> {
-        let Some(base) = self.base()? else {
-            return Ok(BTreeMap::new());
-        };
-        let tree = self
-            .repo
-            .find_commit(base)
-            .and_then(|c| c.tree_id())
-            .map_err(|e| self.error(e))?
-            .detach();
-        let files = self.subtree_files(tree, prefix.trim_matches('/'))?;
-        Ok(files
-            .into_iter()
-            .map(|(path, (id, mode))| (path, (BlobId(id), mode)))
-            .collect())
+        let (_, root) = self.base_tree()?;
+        let mut files = BTreeMap::new();
+        if let Some(tree) = self.prefix_tree(root, prefix.trim_matches('/'))? {
+            subtree::walk_files(&self.repo, tree, |path, id, mode| {
+                let mode = if mode.is_executable() {
+                    FileMode::Executable
+                } else {
+                    FileMode::Regular
+                };
+                files.insert(path, (BlobId(id), mode));
+            })?;
+        }
+        Ok(files)
     }
 
     fn read_blob(&mut self, id: BlobId) -> Result<Vec<u8>, Error> {
@@ -412,18 +272,30 @@ impl<T: Transport> GitOpsWriter for GixWriter<T> {
     fn apply(&mut self, change: &ChangeSet, info: &CommitInfo) -> Result<Outcome, Error> {
         // A commit not pushed yet is replaced (its objects stay unreferenced until gc).
         self.pending = None;
-        let new = self.hash_files(change)?;
+        let base = self.base_tree()?;
         let prefix = change.prefix();
-        let Some((commit, outcome)) = self.commit_on_base(prefix, &new, Some(change), info)? else {
+        let old = self.prefix_tree(base.1, prefix)?;
+        let mut objects = NewObjects::new(self.repo.object_hash());
+        let built = subtree::build(&self.repo, change, old, &mut objects)?;
+        if built.tree == old {
             return Ok(Outcome::Unchanged);
-        };
+        }
+        let commit = self.commit_tree(base, prefix, built.tree, objects, info)?;
         self.pending = Some(Pending {
             commit,
             prefix: prefix.to_owned(),
-            files: new,
+            tree: built.tree,
             info: info.clone(),
         });
-        Ok(outcome)
+        let full = |paths: Vec<String>| -> Vec<String> {
+            paths.into_iter().map(|p| format!("{prefix}/{p}")).collect()
+        };
+        Ok(Outcome::Committed {
+            id: commit.to_string(),
+            added: full(built.diff.added),
+            modified: full(built.diff.modified),
+            removed: full(built.diff.removed),
+        })
     }
 
     fn push(&mut self) -> Result<PushReport, Error> {
@@ -436,14 +308,7 @@ impl<T: Transport> GitOpsWriter for GixWriter<T> {
                 .push(&self.dir, &commit.to_string(), &self.branch)?
             {
                 Pushed::Accepted => {
-                    // The pushed commit is the new base, and its subtree is exactly what we built.
-                    let Pending { prefix, files, .. } =
-                        self.pending.take().expect("checked by the loop");
-                    self.known = Some(Known {
-                        base: Some(commit),
-                        prefix,
-                        files,
-                    });
+                    self.pending = None;
                     // Pack what the passes left loose; the handle must reopen to see a new pack.
                     self.transport.maintain(&self.dir)?;
                     self.repo = open_repo(&self.dir).map_err(|e| self.error(e))?;
@@ -457,11 +322,18 @@ impl<T: Transport> GitOpsWriter for GixWriter<T> {
                     backoff = backoff.saturating_mul(2);
                     self.fetch()?;
                     let mut pending = self.pending.take().expect("checked by the loop");
+                    let base = self.base_tree()?;
                     // The remote may already hold exactly our files (another writer pushed them).
-                    let rebuilt =
-                        self.commit_on_base(&pending.prefix, &pending.files, None, &pending.info)?;
-                    if let Some((commit, _)) = rebuilt {
-                        pending.commit = commit;
+                    if self.prefix_tree(base.1, &pending.prefix)? != pending.tree {
+                        // Every object but the commit was written by the first attempt.
+                        let objects = NewObjects::new(self.repo.object_hash());
+                        pending.commit = self.commit_tree(
+                            base,
+                            &pending.prefix,
+                            pending.tree,
+                            objects,
+                            &pending.info,
+                        )?;
                         self.pending = Some(pending);
                     }
                 }
