@@ -342,6 +342,34 @@ fn loose_objects(work: &Path) -> usize {
         .sum()
 }
 
+/// Every tree of the work directory's packs lies before every blob, as in git's own packs.
+fn assert_trees_before_blobs(work: &Path) {
+    let pack_dir = work.join("repo.git/objects/pack");
+    for entry in std::fs::read_dir(&pack_dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "idx") {
+            continue;
+        }
+        let listing = testkit::git::git(&pack_dir, &["verify-pack", "-v", path.to_str().unwrap()]);
+        // `<id> <type> <size> <size-in-pack> <offset>` per object.
+        let offsets = |kind: &str| -> Vec<u64> {
+            listing
+                .lines()
+                .map(|l| l.split_whitespace().collect::<Vec<_>>())
+                .filter(|f| f.len() >= 5 && f[1] == kind)
+                .map(|f| f[4].parse().unwrap())
+                .collect()
+        };
+        let (trees, blobs) = (offsets("tree"), offsets("blob"));
+        assert!(!trees.is_empty() && !blobs.is_empty(), "{listing}");
+        assert!(
+            trees.iter().max() < blobs.iter().min(),
+            "a tree after a blob in {}",
+            path.display()
+        );
+    }
+}
+
 #[test]
 fn a_large_commit_is_written_as_one_pack_and_a_small_one_loose() {
     let remote = GitRemote::new();
@@ -363,6 +391,7 @@ fn a_large_commit_is_written_as_one_pack_and_a_small_one_loose() {
     let files = set("deployments", &refs);
     w.apply(&files, &info("many")).unwrap();
     assert_eq!(loose_objects(&work), 0, "written as a pack");
+    assert_trees_before_blobs(&work);
     w.push().unwrap();
     remote.fsck();
     for (path, content) in &contents {
