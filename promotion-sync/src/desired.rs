@@ -78,7 +78,7 @@ pub fn deployments(versions: &[ModelVersion]) -> Vec<Deployment> {
             })
         })
         .collect();
-    out.sort_by_key(Deployment::dir);
+    out.sort_by_cached_key(Deployment::dir);
     out
 }
 

@@ -282,16 +282,18 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
         let mut phases = Phases::new(started);
         let promoted = self.registry.promoted(&self.settings.filter).await?;
         phases.mark("registry");
-        let (current, index_complete) = self.current_state(true)?;
+        let (mut current, index_complete) = self.current_state(true)?;
         phases.mark("read_repo");
         let wanted = deployments(&promoted.versions);
 
         let mut problems = registry_problems(&promoted.errors);
+        // The deployments hold what the rest of the pass needs.
+        drop(promoted);
         let committed = committed_mirrors(&current);
         let (ready, mirrored, mirror_problems) = self.mirror_all(&wanted, true, &committed).await?;
         phases.mark("mirror");
         problems.extend(mirror_problems);
-        let mut desired = self.desired(&wanted, &ready, &current, problems)?;
+        let mut desired = self.desired(&wanted, &ready, &mut current, problems)?;
         drop(current);
         phases.mark("render");
 
@@ -364,7 +366,7 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
     /// What a pass would write, without copying or committing anything.
     pub async fn plan(&mut self) -> Result<Plan> {
         let promoted = self.registry.promoted(&self.settings.filter).await?;
-        let (current_dirs, _) = self.current_state(false)?;
+        let (mut current_dirs, _) = self.current_state(false)?;
         let wanted = deployments(&promoted.versions);
         let committed = committed_mirrors(&current_dirs);
         let (ready, to_mirror, _) = self.mirror_all(&wanted, false, &committed).await?;
@@ -376,7 +378,7 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
                 .entry(d.mirror_path())
                 .or_insert_with(|| self.mirror_location(d).uri().to_owned());
         }
-        let desired = self.desired(&wanted, &assumed, &current_dirs, problems)?;
+        let desired = self.desired(&wanted, &assumed, &mut current_dirs, problems)?;
         let mut plan = Plan {
             to_mirror: to_mirror
                 .iter()
@@ -556,12 +558,13 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
     }
 
     /// The managed prefix's files: every deployment whose mirror is complete, rendered; channels
-    /// of failed versions keep their current files.
+    /// of failed versions keep their current files. The files `current_dirs` keeps are moved out
+    /// of it, not copied (thousands of them in a large registry).
     fn desired(
         &self,
         wanted: &[Deployment],
         ready: &BTreeMap<(String, String), String>,
-        current_dirs: &BTreeMap<String, CurrentDir>,
+        current_dirs: &mut BTreeMap<String, CurrentDir>,
         mut problems: Vec<Problem>,
     ) -> Result<Desired> {
         let mut dirs: BTreeMap<String, CurrentDir> = BTreeMap::new();
@@ -574,18 +577,25 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
         // over the cores.
         let (target, namespace) = (self.target.as_ref(), self.settings.namespace.as_str());
         let probe = self.probe;
+        let current = &*current_dirs;
+        // None: the directory's current files are kept.
         let rendered = crate::parallel::map(&jobs, |(d, uri, dir)| -> Result<_> {
             let key = RenderKey::of(probe, namespace, d, uri)?;
-            match current_dirs.get(dir) {
-                Some(current) if current.rendered_from == Some(key) => {
-                    Ok((key, current.files.clone()))
-                }
-                _ => Ok((key, layout::render_deployment(target, namespace, d, uri)?)),
+            match current.get(dir) {
+                Some(current) if current.rendered_from == Some(key) => Ok((key, None)),
+                _ => Ok((
+                    key,
+                    Some(layout::render_deployment(target, namespace, d, uri)?),
+                )),
             }
         });
         for ((d, uri, dir), rendered) in jobs.into_iter().zip(rendered) {
             match rendered {
                 Ok((key, files)) => {
+                    let files = match files {
+                        Some(files) => files,
+                        None => take_files(current_dirs, &dir),
+                    };
                     let deployed = Deployed {
                         model: d.model.clone(),
                         channel: d.channel.clone(),
@@ -626,7 +636,12 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
                     },
                 ) = current_dirs.get(&dir)
                 {
-                    dirs.insert(dir, current.clone());
+                    let kept = CurrentDir {
+                        deployed: current.deployed.clone(),
+                        rendered_from: current.rendered_from,
+                        files: take_files(current_dirs, &dir),
+                    };
+                    dirs.insert(dir, kept);
                     problem.kept.push(channel.clone());
                 }
             }
@@ -670,6 +685,14 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
             dirs,
         })
     }
+}
+
+/// Moves a current directory's files out (what it serves stays, for the commit message).
+fn take_files(current_dirs: &mut BTreeMap<String, CurrentDir>, dir: &str) -> layout::Files {
+    current_dirs
+        .get_mut(dir)
+        .map(|current| std::mem::take(&mut current.files))
+        .unwrap_or_default()
 }
 
 /// The mirror URIs the managed prefix refers to now.

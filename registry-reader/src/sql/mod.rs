@@ -57,9 +57,25 @@ impl SqlRegistry {
     pub async fn connect(uri: &str) -> Result<SqlRegistry, Error> {
         sqlx::any::install_default_drivers();
         let uri = BackendUri::parse(uri)?;
+        let sqlite = uri.kind() == Kind::Sqlite;
         let pool = AnyPoolOptions::new()
             .max_connections(4)
             .acquire_timeout(std::time::Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    // Each SQLite connection keeps its own page cache (up to 2 MB by default)
+                    // for as long as the pool keeps it: up to 10 MB over the pool and the probe,
+                    // in a daemon that rests under 30. A read only follows a change of the
+                    // registry, which empties the cache anyway, and pages missed come from the
+                    // OS's cache: 64 KiB holds a scan's interior B-tree pages.
+                    if sqlite {
+                        sqlx::query("PRAGMA cache_size = -64")
+                            .execute(conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect(uri.sqlx_url())
             .await
             .map_err(|e| Error::Connect {
@@ -79,7 +95,7 @@ impl SqlRegistry {
             uri: uri.to_string(),
             reason,
         })?;
-        let sqlite = if uri.kind() == Kind::Sqlite {
+        let sqlite = if sqlite {
             let conn = pool.acquire().await.map_err(|e| Error::Connect {
                 uri: uri.to_string(),
                 message: e.to_string(),
