@@ -252,9 +252,11 @@ fn main() {
         }
         done.store(true, Ordering::SeqCst);
     });
+    // At rest: the last pass has ended and trimmed; later polls find the registry unchanged.
+    std::thread::sleep(Duration::from_secs(5));
     let kib = |field| status_kib(pid, field).unwrap_or(0) as f64 / 1024.0;
     println!(
-        "daemon at the end: {:.1} MiB resident, {:.1} anonymous, {:.1} file-backed, {} threads",
+        "daemon at rest after the load: {:.1} MiB resident, {:.1} anonymous, {:.1} file-backed, {} threads",
         kib("VmRSS"),
         kib("RssAnon"),
         kib("RssFile"),

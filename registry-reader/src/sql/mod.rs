@@ -69,9 +69,7 @@ impl SqlRegistry {
                     // registry, which empties the cache anyway, and pages missed come from the
                     // OS's cache: 64 KiB holds a scan's interior B-tree pages.
                     if sqlite {
-                        sqlx::query("PRAGMA cache_size = -64")
-                            .execute(conn)
-                            .await?;
+                        sqlx::query("PRAGMA cache_size = -64").execute(conn).await?;
                     }
                     Ok(())
                 })
