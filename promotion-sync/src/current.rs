@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use gitops_writer::{Content, FileContent, GitOpsWriter};
 
 use crate::Result;
-use crate::layout::{self, CurrentDir};
+use crate::layout::{self, CurrentDir, DirFiles};
 
 /// The managed prefix's deployment directories, and whether `index` described all of them.
 pub(crate) fn read(
@@ -25,6 +25,7 @@ pub(crate) fn read(
     let mut out = BTreeMap::new();
     let mut unknown = Vec::new();
     for (dir, files) in dirs {
+        let files = DirFiles::from(files);
         match index.remove(&dir) {
             // The index is keyed by content: the same blobs were rendered from the same inputs,
             // whichever commit holds them.
@@ -38,9 +39,9 @@ pub(crate) fn read(
     let mut loaded = Vec::with_capacity(unknown.len());
     for (dir, files) in unknown {
         let mut manifests = BTreeMap::new();
-        for (name, file) in &files {
+        for (name, file) in files.iter() {
             if let (true, Content::Blob(id)) = (layout::is_manifest(name), &file.content) {
-                manifests.insert(name.clone(), writer.read_blob(*id)?);
+                manifests.insert(name.to_owned(), writer.read_blob(*id)?);
             }
         }
         loaded.push((dir, files, manifests));
@@ -63,7 +64,7 @@ pub(crate) fn read(
 /// remembers of a published directory is then a few ids, not its files.
 pub(crate) fn settle(dirs: &mut BTreeMap<String, CurrentDir>) -> Result<()> {
     for dir in dirs.values_mut() {
-        for file in dir.files.values_mut() {
+        for file in dir.files.contents_mut() {
             if let Content::Bytes(bytes) = &file.content {
                 file.content = Content::Blob(gitops_writer::BlobId::of(bytes)?);
             }

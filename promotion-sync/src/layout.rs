@@ -21,13 +21,49 @@ use crate::{Error, Result};
 /// set), or the blob id of a file the repository holds already (kept without reading it).
 pub type Files = BTreeMap<String, FileContent>;
 
+/// One deployment directory's files by name, sorted. A slice, not a map: a directory holds a
+/// handful of files, a map's smallest node has room for eleven, and a daemon keeps the files of
+/// every directory it manages between passes (1,500 directories at 1,000 promoted versions).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DirFiles(Box<[(Box<str>, FileContent)]>);
+
+impl DirFiles {
+    /// The files by name, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &FileContent)> {
+        self.0.iter().map(|(name, file)| (&**name, file))
+    }
+
+    /// The files' contents, to change in place.
+    pub fn contents_mut(&mut self) -> impl Iterator<Item = &mut FileContent> {
+        self.0.iter_mut().map(|(_, file)| file)
+    }
+}
+
+impl From<BTreeMap<String, FileContent>> for DirFiles {
+    fn from(files: BTreeMap<String, FileContent>) -> DirFiles {
+        DirFiles(
+            files
+                .into_iter()
+                .map(|(name, file)| (name.into_boxed_str(), file))
+                .collect(),
+        )
+    }
+}
+
+impl FromIterator<(String, FileContent)> for DirFiles {
+    fn from_iter<I: IntoIterator<Item = (String, FileContent)>>(files: I) -> DirFiles {
+        // Through a map: sorted, and the last of two equal names wins, as in a map.
+        files.into_iter().collect::<BTreeMap<_, _>>().into()
+    }
+}
+
 /// A deployment directory as the repository holds it now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CurrentDir {
     /// What it serves, read from its manifests' annotations (None when unreadable).
     pub deployed: Option<Deployed>,
     /// Its files, by name relative to the directory.
-    pub files: Files,
+    pub files: DirFiles,
     /// What its files were rendered from, when this process or the work directory's index knows
     /// it: a deployment with the same key needs no rendering, its files are kept by id.
     pub rendered_from: Option<RenderKey>,
@@ -324,6 +360,30 @@ mod tests {
     use manifests_core::{KServe, MlflowServe};
 
     use super::*;
+
+    #[test]
+    fn a_directory_lists_its_files_sorted_once_each() {
+        let files: DirFiles = [
+            ("service.yaml".to_owned(), FileContent::bytes("s")),
+            ("deployment.yaml".to_owned(), FileContent::bytes("old")),
+            ("deployment.yaml".to_owned(), FileContent::bytes("new")),
+        ]
+        .into_iter()
+        .collect();
+        let listed: Vec<_> = files.iter().collect();
+        assert_eq!(
+            listed,
+            [
+                ("deployment.yaml", &FileContent::bytes("new")),
+                ("service.yaml", &FileContent::bytes("s")),
+            ]
+        );
+        let map: BTreeMap<String, FileContent> = listed
+            .into_iter()
+            .map(|(name, file)| (name.to_owned(), file.clone()))
+            .collect();
+        assert_eq!(DirFiles::from(map), files, "the same from a map");
+    }
 
     fn deployment() -> Deployment {
         Deployment {

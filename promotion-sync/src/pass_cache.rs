@@ -153,7 +153,7 @@ impl<'a> IndexedDir<'a> {
                 FileContent {
                     content: Content::Blob(id),
                     mode: gitops_writer::FileMode::Regular,
-                } => Some((Cow::Borrowed(name.as_str()), Hex(*id))),
+                } => Some((Cow::Borrowed(name), Hex(*id))),
                 _ => None,
             })
             .collect::<Option<_>>()?;

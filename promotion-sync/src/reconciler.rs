@@ -593,7 +593,7 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
             match rendered {
                 Ok((key, files)) => {
                     let files = match files {
-                        Some(files) => files,
+                        Some(files) => layout::DirFiles::from(files),
                         None => take_files(current_dirs, &dir),
                     };
                     let deployed = Deployed {
@@ -651,7 +651,7 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
         let mut index = Vec::new();
         let mut referenced_mirrors = BTreeSet::new();
         for (dir, state) in &dirs {
-            for (name, file) in &state.files {
+            for (name, file) in state.files.iter() {
                 files.insert(format!("{dir}/{name}"), file.clone());
             }
             let Some(deployed) = &state.deployed else {
@@ -688,7 +688,7 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
 }
 
 /// Moves a current directory's files out (what it serves stays, for the commit message).
-fn take_files(current_dirs: &mut BTreeMap<String, CurrentDir>, dir: &str) -> layout::Files {
+fn take_files(current_dirs: &mut BTreeMap<String, CurrentDir>, dir: &str) -> layout::DirFiles {
     current_dirs
         .get_mut(dir)
         .map(|current| std::mem::take(&mut current.files))
