@@ -7,6 +7,7 @@
 //!                                             (or inferenceservice.yaml)
 //! ```
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use askama::Template;
@@ -301,32 +302,33 @@ fn read_annotations(name: &str, bytes: &[u8]) -> Option<Deployed> {
 }
 
 /// A row of the README index; free text is made table-safe.
-struct Row {
-    model: String,
-    channel: String,
-    version: String,
-    run: String,
-    mirror: String,
-    dir: String,
+struct Row<'a> {
+    model: Cow<'a, str>,
+    channel: Cow<'a, str>,
+    version: Cow<'a, str>,
+    run: Cow<'a, str>,
+    mirror: Cow<'a, str>,
+    dir: &'a str,
 }
 
 #[derive(Template)]
 #[template(path = "readme.md")]
 struct Readme<'a> {
-    rows: &'a [Row],
+    rows: &'a [Row<'a>],
 }
 
-/// The README index of every deployment (`(dir, deployed)` pairs, sorted).
-pub fn readme(deployed: &[(String, Deployed)]) -> Result<Vec<u8>> {
+/// The README index of every deployment (`(dir, deployed)` pairs, sorted). Rows borrow what
+/// they show: at thousands of deployments, copies were a good part of a pass's memory.
+pub fn readme(deployed: &[(&str, &Deployed)]) -> Result<Vec<u8>> {
     let rows: Vec<Row> = deployed
         .iter()
-        .map(|(dir, d)| Row {
+        .map(|&(dir, d)| Row {
             model: table_cell(&d.model),
             channel: table_cell(&d.channel),
             version: table_cell(&d.version),
             run: table_cell(d.run_id.as_deref().unwrap_or("")),
             mirror: table_cell(&d.model_uri),
-            dir: dir.clone(),
+            dir,
         })
         .collect();
     let text = Readme { rows: &rows }
@@ -339,11 +341,19 @@ pub fn readme(deployed: &[(String, Deployed)]) -> Result<Vec<u8>> {
 }
 
 /// Markdown-table-safe text: pipes escaped, line breaks and other control characters as spaces.
-fn table_cell(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .replace('|', "\\|")
+fn table_cell(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| c == '|' || c.is_control()) {
+        return Cow::Borrowed(text);
+    }
+    let mut cell = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '|' => cell.push_str("\\|"),
+            c if c.is_control() => cell.push(' '),
+            c => cell.push(c),
+        }
+    }
+    Cow::Owned(cell)
 }
 
 /// A name for a one-line message: as is when printable, quoted with escapes otherwise.
@@ -360,6 +370,32 @@ mod tests {
     use manifests_core::{KServe, MlflowServe};
 
     use super::*;
+
+    #[test]
+    fn readme_cells_cannot_break_the_table() {
+        assert!(matches!(
+            table_cell("wine-model"),
+            Cow::Borrowed("wine-model")
+        ));
+        assert_eq!(table_cell("a|b\nc\td"), "a\\|b c d");
+        let deployed = Deployed {
+            model: "fraud | v2".into(),
+            channel: "production".into(),
+            version: "3".into(),
+            run_id: None,
+            model_uri: "s3://m/fraud/3".into(),
+        };
+        let text =
+            String::from_utf8(readme(&[("fraud-v2/production", &deployed)]).unwrap()).unwrap();
+        let row = text.lines().find(|l| l.contains("fraud")).unwrap();
+        assert!(row.contains("fraud \\| v2"), "{row}");
+        // Six columns: seven unescaped pipes, none of them from the model's name.
+        let unescaped = row
+            .char_indices()
+            .filter(|&(i, c)| c == '|' && !row[..i].ends_with('\\'))
+            .count();
+        assert_eq!(unescaped, 7, "{row}");
+    }
 
     #[test]
     fn a_directory_lists_its_files_sorted_once_each() {

@@ -294,7 +294,8 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
         phases.mark("mirror");
         problems.extend(mirror_problems);
         let mut desired = self.desired(&wanted, &ready, &mut current, problems)?;
-        drop(current);
+        // What the desired state was made from goes before the commit is built beside it.
+        drop((current, wanted, ready, committed));
         phases.mark("render");
 
         let mut report = PassReport {
@@ -663,7 +664,7 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
             {
                 referenced_mirrors.insert(rest.trim_start_matches('/').to_owned());
             }
-            index.push((dir.clone(), deployed.clone()));
+            index.push((dir.as_str(), deployed));
         }
         let listed: Vec<String> = dirs.keys().cloned().collect();
         files.insert(
