@@ -28,8 +28,10 @@
 //!
 //! # What it guarantees
 //!
-//! - **One commit per change set, none when nothing changed**: the subtree is compared by blob
-//!   ids; an equal subtree gives [`Outcome::Unchanged`] and no push.
+//! - **One commit per change set, none when nothing changed**: the new subtree's trees are built
+//!   from the change set and compared with the base's by id, descending only where ids differ; an
+//!   equal subtree gives [`Outcome::Unchanged`] and no push. Nothing of the subtree is held
+//!   between calls, so a daemon managing thousands of files keeps none of them in memory.
 //! - **Nothing outside the prefix changes**; paths that would leave it (`..`, absolute, `.git`)
 //!   are refused ([`ChangeSet::insert`]).
 //! - **Never a force push.** A push rejected as non-fast-forward fetches the new head, re-applies

@@ -5,9 +5,15 @@
 //! passes): with thousands of managed files those maps were most of what a daemon's pass added to
 //! its memory. Here the change set's sorted paths are walked once, with one open directory per
 //! level; a directory whose tree id equals the base's is neither written nor compared.
+//!
+//! Only the prefix's own base tree is read up front. A directory deeper than its children waits,
+//! built, until the directory above it is known to differ from the base: an unchanged
+//! `model/` then costs no read of its base tree, where reading them all took 10,000 tree reads per
+//! apply at 10,000 models.
 
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
 use gix::ObjectId;
 use gix::bstr::{BStr, BString, ByteSlice};
 use gix::objs::Tree;
@@ -44,7 +50,7 @@ pub(crate) fn build(
         objects,
         diff: Diff::default(),
     };
-    let mut stack = vec![Open::new(String::new(), old)];
+    let mut stack = vec![Open::new(String::new(), Old::Known(old))];
     let mut tree = None;
     for (path, file) in change.files() {
         let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
@@ -55,10 +61,9 @@ pub(crate) fn build(
         }
         while let Some(next) = next_component(dir, &stack.last().expect("open").path) {
             let parent = stack.last_mut().expect("open");
-            let old = parent.old_tree(repo, next)?;
-            let path = match parent.path.as_str() {
-                "" => next.to_owned(),
-                p => format!("{p}/{next}"),
+            let (path, old) = match parent.path.as_str() {
+                "" => (next.to_owned(), Old::Known(parent.old_tree(repo, next)?)),
+                p => (format!("{p}/{next}"), Old::Later),
             };
             stack.push(Open::new(path, old));
         }
@@ -115,44 +120,64 @@ struct Open {
     /// Relative to the prefix; empty for the prefix itself.
     path: String,
     entries: Vec<Entry>,
-    /// Its tree id in the base, when the base has a tree there.
-    old: Option<ObjectId>,
-    /// The base tree's entries by name, read when first needed.
-    old_entries: Option<BTreeMap<BString, (EntryMode, ObjectId)>>,
+    old: Old,
+    /// The base tree's entries by name; read for the prefix only, when a subdirectory opens.
+    old_entries: Option<Entries>,
+    /// Subdirectories built and waiting for this directory to be resolved.
+    waiting: Vec<Closed>,
 }
 
+/// A directory's tree in the base.
+enum Old {
+    /// Known: the prefix, and its direct subdirectories (from the prefix's base tree).
+    Known(Option<ObjectId>),
+    /// Learned when the directory above is resolved, if it differs from the base at all.
+    Later,
+}
+
+/// A built directory that is not compared with the base yet.
+struct Closed {
+    path: String,
+    id: ObjectId,
+    data: Bytes,
+    entries: Entries,
+    waiting: Vec<Closed>,
+}
+
+/// A tree's entries by name.
+type Entries = BTreeMap<BString, (EntryMode, ObjectId)>;
+
 impl Open {
-    fn new(path: String, old: Option<ObjectId>) -> Open {
+    fn new(path: String, old: Old) -> Open {
         Open {
             path,
             entries: Vec::new(),
             old,
             old_entries: None,
+            waiting: Vec::new(),
         }
     }
 
-    fn old_entries(
-        &mut self,
-        repo: &gix::Repository,
-    ) -> Result<&BTreeMap<BString, (EntryMode, ObjectId)>, Error> {
+    /// The base's tree id of the subdirectory `name`, if the base has a tree there (this
+    /// directory's base tree is read once, the first time).
+    fn old_tree(&mut self, repo: &gix::Repository, name: &str) -> Result<Option<ObjectId>, Error> {
         if self.old_entries.is_none() {
             let entries = match self.old {
-                Some(id) => read_tree(repo, id)?,
-                None => BTreeMap::new(),
+                Old::Known(Some(id)) => read_tree(repo, id)?,
+                _ => Entries::new(),
             };
             self.old_entries = Some(entries);
         }
-        Ok(self.old_entries.as_ref().expect("set above"))
+        let entries = self.old_entries.as_ref().expect("set above");
+        Ok(child_tree(entries, name.as_bytes().as_bstr()))
     }
+}
 
-    /// The base's tree id of the subdirectory `name`, if the base has a tree there.
-    fn old_tree(&mut self, repo: &gix::Repository, name: &str) -> Result<Option<ObjectId>, Error> {
-        Ok(
-            match self.old_entries(repo)?.get(name.as_bytes().as_bstr()) {
-                Some((mode, id)) if mode.is_tree() => Some(*id),
-                _ => None,
-            },
-        )
+/// The tree id of the entry `name` among `entries`, if it is a tree.
+fn child_tree(entries: &Entries, name: &BStr) -> Option<ObjectId> {
+    match entries.get(name) {
+        Some((mode, id)) if mode.is_tree() => Some(*id),
+        _ => None,
     }
 }
 
@@ -164,16 +189,24 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
-    /// Makes `dir`'s tree, enters it into its parent, and, when it differs from the base's,
-    /// keeps its new objects and lists its changes. Returns its id (None for an empty root).
+    /// Makes `dir`'s tree and enters it into its parent; compares it with the base now when its
+    /// base tree is known, or leaves it with the parent until the parent is resolved. Returns
+    /// its id (None for an empty prefix).
     fn close(
         &mut self,
         mut dir: Open,
         parent: Option<&mut Open>,
     ) -> Result<Option<ObjectId>, Error> {
         if dir.entries.is_empty() {
-            // Only the root can be empty: every other directory was opened for a file.
-            self.compare(&mut dir, &BTreeMap::new())?;
+            // Only the prefix can be empty: every other directory was opened for a file.
+            let Old::Known(old) = dir.old else {
+                unreachable!("the prefix's base tree is known")
+            };
+            let old = match dir.old_entries.take() {
+                Some(entries) => entries,
+                None => read_old(self.repo, old)?,
+            };
+            self.compare(&dir.path, &Entries::new(), &old)?;
             return Ok(None);
         }
         // Already in git's order, where a directory sorts as if its name ended in '/': entries
@@ -186,41 +219,73 @@ impl Builder<'_> {
             .objects
             .encode(&tree)
             .map_err(|e| repo_error(self.repo, e))?;
-        if dir.old != Some(id) {
-            self.objects.insert(gix::objs::Kind::Tree, id, data);
-            let new = tree
+        let closed = Closed {
+            path: std::mem::take(&mut dir.path),
+            id,
+            data,
+            entries: tree
                 .entries
-                .iter()
-                .map(|e| (e.filename.clone(), (e.mode, e.oid)))
-                .collect();
-            self.compare(&mut dir, &new)?;
-        }
+                .into_iter()
+                .map(|e| (e.filename, (e.mode, e.oid)))
+                .collect(),
+            waiting: std::mem::take(&mut dir.waiting),
+        };
+        let name = closed.path.rsplit('/').next().expect("split yields one");
         if let Some(parent) = parent {
-            let name = dir.path.rsplit('/').next().expect("split yields one");
             parent.entries.push(Entry {
                 mode: EntryKind::Tree.into(),
                 filename: name.into(),
                 oid: id,
             });
+            match dir.old {
+                Old::Known(old) => self.resolve(closed, old, None)?,
+                Old::Later => parent.waiting.push(closed),
+            }
+        } else {
+            let Old::Known(old) = dir.old else {
+                unreachable!("the prefix's base tree is known")
+            };
+            self.resolve(closed, old, dir.old_entries.take())?;
         }
         Ok(Some(id))
     }
 
-    /// Lists how `dir`'s files (`new`, its direct entries) differ from the base's, and adds the
-    /// blobs the base lacks. Subdirectories are compared when they are closed.
-    fn compare(
+    /// Compares a built directory with its base tree `old`: an equal one is done, with all it
+    /// holds; a different one keeps its new tree, lists its files' changes and resolves the
+    /// subdirectories waiting on it. `read`: the base tree's entries, when already read.
+    fn resolve(
         &mut self,
-        dir: &mut Open,
-        new: &BTreeMap<BString, (EntryMode, ObjectId)>,
+        dir: Closed,
+        old: Option<ObjectId>,
+        read: Option<Entries>,
     ) -> Result<(), Error> {
-        dir.old_entries(self.repo)?;
-        let (old, dir) = (dir.old_entries.as_ref().expect("read above"), &dir.path);
+        if old == Some(dir.id) {
+            return Ok(());
+        }
+        self.objects.insert(gix::objs::Kind::Tree, dir.id, dir.data);
+        let old_entries = match read {
+            Some(entries) => entries,
+            None => read_old(self.repo, old)?,
+        };
+        self.compare(&dir.path, &dir.entries, &old_entries)?;
+        for sub in dir.waiting {
+            let name = sub.path.rsplit('/').next().expect("split yields one");
+            let old = child_tree(&old_entries, name.as_bytes().as_bstr());
+            self.resolve(sub, old, None)?;
+        }
+        Ok(())
+    }
+
+    /// Lists how the files directly in `dir` (`new`) differ from its base tree's (`old`), and
+    /// adds the blobs the base lacks. Subdirectories are resolved on their own.
+    fn compare(&mut self, dir: &str, new: &Entries, old: &Entries) -> Result<(), Error> {
         let mut gone = Vec::new();
         for (name, &(mode, id)) in new {
             let path = join(dir, name.as_bstr());
             let before = old.get(name).copied();
             if mode.is_tree() {
-                // A file replaced by a directory; the directory's files are listed when it closes.
+                // A file replaced by a directory; the directory's files are listed when it is
+                // resolved.
                 if before.is_some_and(|(old_mode, _)| !old_mode.is_tree()) {
                     self.diff.removed.push(path);
                 }
@@ -275,11 +340,16 @@ impl Builder<'_> {
     }
 }
 
+/// The entries of the base tree `old` (none when the base has no tree there).
+fn read_old(repo: &gix::Repository, old: Option<ObjectId>) -> Result<Entries, Error> {
+    match old {
+        Some(id) => read_tree(repo, id),
+        None => Ok(Entries::new()),
+    }
+}
+
 /// A tree's entries by name.
-fn read_tree(
-    repo: &gix::Repository,
-    id: ObjectId,
-) -> Result<BTreeMap<BString, (EntryMode, ObjectId)>, Error> {
+fn read_tree(repo: &gix::Repository, id: ObjectId) -> Result<Entries, Error> {
     let tree = repo.find_tree(id).map_err(|e| repo_error(repo, e))?;
     tree.iter()
         .map(|entry| {
