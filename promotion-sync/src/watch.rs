@@ -2,7 +2,7 @@
 //! while something is down.
 
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use gitops_writer::GitOpsWriter;
@@ -46,11 +46,16 @@ pub async fn watch<R: ModelRegistry, W: GitOpsWriter>(
     let mut shutdown = std::pin::pin!(shutdown);
     let mut delay = Duration::ZERO;
     let mut failures = 0u32;
+    let mut seen = None;
     loop {
         tokio::select! {
             _ = &mut shutdown => return,
-            _ = wait(delay, options.wake_file.as_ref()) => {}
+            _ = wait(delay, options.wake_file.as_deref(), seen.take()) => {}
         }
+        // The file as this pass reads the registry: a write from now on, during the pass or
+        // after it, wakes the next wait at once. Stamped when the wait began instead, a
+        // promotion made while a pass ran waited a whole interval.
+        seen = options.wake_file.as_deref().map(stamp);
         let started = Instant::now();
         let result = reconciler.run_once().await;
         metrics.record(&result, started.elapsed());
@@ -72,30 +77,68 @@ pub async fn watch<R: ModelRegistry, W: GitOpsWriter>(
     }
 }
 
-/// Sleeps `delay`, or less when the watched file changes.
-async fn wait(delay: Duration, file: Option<&PathBuf>) {
+/// The watched file's and its `-wal` sibling's modification time and size.
+type Stamp = [Option<(SystemTime, u64)>; 2];
+
+fn stamp(file: &Path) -> Stamp {
+    let wal = PathBuf::from(format!("{}-wal", file.display()));
+    [file, wal.as_path()].map(|p| {
+        std::fs::metadata(p)
+            .ok()
+            .and_then(|m| Some((m.modified().ok()?, m.len())))
+    })
+}
+
+/// Sleeps `delay`, or less when the watched file differs from `since` (default: from when the
+/// wait began).
+async fn wait(delay: Duration, file: Option<&Path>, since: Option<Stamp>) {
     let Some(file) = file else {
         tokio::time::sleep(delay).await;
         return;
     };
-    let stamp = |f: &PathBuf| -> Vec<Option<(SystemTime, u64)>> {
-        let wal = PathBuf::from(format!("{}-wal", f.display()));
-        [f.clone(), wal]
-            .iter()
-            .map(|p| {
-                std::fs::metadata(p)
-                    .ok()
-                    .and_then(|m| Some((m.modified().ok()?, m.len())))
-            })
-            .collect()
-    };
-    let before = stamp(file);
+    let before = since.unwrap_or_else(|| stamp(file));
     let deadline = tokio::time::Instant::now() + delay;
-    while tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100).min(delay)).await;
+    loop {
         if stamp(file) != before {
+            // Debounce: a burst of writes makes one pass.
             tokio::time::sleep(Duration::from_millis(200)).await;
             return;
         }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100).min(deadline - now)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_write_made_during_a_pass_wakes_the_next_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("mlflow.db");
+        std::fs::write(&file, "a").unwrap();
+        let seen = stamp(&file);
+        // The promotion lands while the pass runs, before the wait begins.
+        std::fs::write(&file, "ab").unwrap();
+        let hour = Duration::from_secs(3600);
+        let woke =
+            tokio::time::timeout(Duration::from_secs(30), wait(hour, Some(&file), Some(seen)))
+                .await;
+        assert!(
+            woke.is_ok(),
+            "the wait slept on past a write it had not seen"
+        );
+
+        // Nothing written since: the wait keeps its interval.
+        let idle = tokio::time::timeout(
+            Duration::from_millis(500),
+            wait(hour, Some(&file), Some(stamp(&file))),
+        )
+        .await;
+        assert!(idle.is_err(), "woke without a write");
     }
 }
