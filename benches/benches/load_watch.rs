@@ -74,6 +74,10 @@ fn status_kib(pid: u32, field: &str) -> Option<u64> {
         .ok()
 }
 
+/// One reading of the daemon's memory: when (since the load began), then resident, anonymous and
+/// file-backed KiB.
+type Sample = (Duration, u64, u64, u64);
+
 fn resident_kib(pid: u32) -> Option<u64> {
     status_kib(pid, "VmRSS")
 }
@@ -175,8 +179,7 @@ fn main() {
     // Promotions: when each was made.
     let promoted: Arc<Mutex<HashMap<(String, u32), Instant>>> = Arc::default();
     let lags: Arc<Mutex<Vec<Duration>>> = Arc::default();
-    // (when, resident, anonymous, file-backed), KiB.
-    let memory: Arc<Mutex<Vec<(Duration, u64, u64, u64)>>> = Arc::default();
+    let memory: Arc<Mutex<Vec<Sample>>> = Arc::default();
     let done = Arc::new(AtomicBool::new(false));
     // The watcher threads stop on `done`, also when the load panics (else the scope would wait
     // for them forever).
