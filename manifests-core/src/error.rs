@@ -33,6 +33,15 @@ pub enum Error {
         /// Why the value was refused (never echoing a credential).
         reason: String,
     },
+    /// An object read from a file or stream was refused; `context` names the source.
+    #[error("{context}: {source}")]
+    In {
+        /// The file or stream, as the caller named it.
+        context: String,
+        /// Why the object was refused.
+        #[source]
+        source: Box<Error>,
+    },
     /// A URI in the spec carries a password; credentials must come from a Secret instead.
     #[error("{field} holds a password in its URI; put the credential in a Secret and reference it")]
     CredentialInUri {

@@ -204,14 +204,56 @@ impl ManifestSet {
         }
     }
 
-    /// Reads a multi-document YAML text back (what [`to_yaml`](Self::to_yaml) or `kubectl
-    /// kustomize` wrote); `context` names the source in errors.
+    /// Reads a multi-document YAML text back (what [`to_yaml`](Self::to_yaml), `kubectl
+    /// kustomize` or `kubectl get -o yaml` wrote); `context` names the source in errors. See
+    /// [`extend_from_yaml`](Self::extend_from_yaml).
     pub fn from_yaml(text: &str, context: &str) -> Result<Self> {
         let mut set = Self::new();
-        for body in yaml::from_documents::<Value>(text, context)? {
-            set.insert(Manifest::from_value(body)?)?;
-        }
+        set.extend_from_yaml(text, context)?;
         Ok(set)
+    }
+
+    /// Appends the objects of a multi-document YAML text. A `kind: List` document (what `kubectl
+    /// get … -o yaml` prints) contributes its items; kustomize's own files
+    /// (`kustomize.config.k8s.io`) are not cluster objects and are skipped. A document that is
+    /// not an object, or an object already present, is an error naming `context`.
+    ///
+    /// ```
+    /// let dump = "apiVersion: v1\nkind: List\nmetadata: {resourceVersion: \"\"}\nitems:\n\
+    ///             - {apiVersion: v1, kind: Namespace, metadata: {name: team-a}}\n\
+    ///             - {apiVersion: v1, kind: Namespace, metadata: {name: team-b}}\n";
+    /// let set = manifests_core::ManifestSet::from_yaml(dump, "dump.yaml")?;
+    /// assert_eq!(set.len(), 2);
+    /// # Ok::<(), manifests_core::Error>(())
+    /// ```
+    pub fn extend_from_yaml(&mut self, text: &str, context: &str) -> Result<()> {
+        let located = |e: Error| Error::In {
+            context: context.to_owned(),
+            source: Box::new(e),
+        };
+        for body in yaml::from_documents::<Value>(text, context)? {
+            let kind = body.get("kind").and_then(Value::as_str).unwrap_or_default();
+            let api_version = body
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if api_version.starts_with("kustomize.config.k8s.io/") {
+                continue;
+            }
+            let items = body.get("items").and_then(Value::as_array);
+            match items {
+                Some(items) if api_version == "v1" && kind.ends_with("List") => {
+                    for item in items {
+                        self.insert(Manifest::from_value(item.clone()).map_err(located)?)
+                            .map_err(located)?;
+                    }
+                }
+                _ => self
+                    .insert(Manifest::from_value(body).map_err(located)?)
+                    .map_err(located)?,
+            }
+        }
+        Ok(())
     }
 }
 

@@ -19,8 +19,8 @@ pub use ingress::GATEWAY_NAME;
 pub use mlflow_server::tracking_uri;
 pub use notebooks::OPT_IN_LABEL;
 pub use spec::{
-    Backend, ExternalEgress, GitOps, Ingress, Isolation, MlflowServerSpec, Notebooks, S3Secret,
-    Storage, TenantSpec,
+    Backend, ClusterIsolation, ExternalEgress, GitOps, Ingress, Isolation, MlflowServerSpec,
+    Notebooks, S3Secret, Storage, TenantSpec,
 };
 
 use crate::meta;

@@ -82,6 +82,27 @@ pub struct Isolation {
     pub owners: Vec<String>,
     /// mTLS identities allowed to set the header: the ingress gateway's service account by default.
     pub trusted_principals: Vec<String>,
+    /// Also render a cluster-scoped ClusterNetworkPolicy (Admin tier) that denies traffic between
+    /// this team and every namespace that is neither its own nor a system or DNS namespace. The
+    /// team's own NetworkPolicies can be deleted by the team (Kubeflow's `kubeflow-edit` role
+    /// allows it); this one cannot. Off by default: it needs a CNI that implements
+    /// `policy.networking.k8s.io/v1alpha2` (Calico 3.32, kube-network-policies, Kube-OVN).
+    pub cluster_network_policy: Option<ClusterIsolation>,
+}
+
+/// Settings of the tenant's ClusterNetworkPolicy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClusterIsolation {
+    /// Priority in the Admin tier, 0–1000 (default 100); lower is checked first. Tenants' policies
+    /// select disjoint namespaces, so they may share one priority.
+    pub priority: u32,
+}
+
+impl Default for ClusterIsolation {
+    fn default() -> Self {
+        Self { priority: 100 }
+    }
 }
 
 impl Default for Isolation {
@@ -96,6 +117,7 @@ impl Default for Isolation {
             trusted_principals: vec![
                 "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account".into(),
             ],
+            cluster_network_policy: None,
         }
     }
 }
