@@ -3,15 +3,13 @@
 
 use std::net::IpAddr;
 
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::Namespace as K8sNamespace;
-use manifests_core::ManifestSet;
+use std::collections::{BTreeSet, HashMap};
+
 use manifests_core::tenant::Isolation;
 use serde::Serialize;
 
 use crate::policy::Proto;
 use crate::selector::Labels;
-use crate::{Error, Result};
 
 /// The label the API server sets on every namespace (immutable, equal to its name).
 pub const NAME_LABEL: &str = "kubernetes.io/metadata.name";
@@ -26,7 +24,7 @@ pub struct Namespace {
 }
 
 /// A container port a pod serves.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct ContainerPort {
     /// Port name, for named-port rules.
     pub name: Option<String>,
@@ -69,6 +67,13 @@ pub enum Endpoint {
 pub struct Cluster {
     namespaces: Vec<Namespace>,
     pods: Vec<Pod>,
+    /// Pods serving a UI or a model, which the ingress gateway and the platform must reach.
+    user_facing: BTreeSet<PodId>,
+    /// Namespaces whose only pod is a representative one (they declared no workload).
+    representatives: BTreeSet<String>,
+    /// Position of each namespace in `namespaces`: selectors look namespaces up on every check.
+    #[serde(skip)]
+    by_name: HashMap<String, usize>,
 }
 
 impl Cluster {
@@ -80,12 +85,15 @@ impl Cluster {
     /// Adds (or relabels) a namespace; [`NAME_LABEL`] is set as the API server would.
     pub fn add_namespace(&mut self, name: &str, mut labels: Labels) {
         labels.insert(NAME_LABEL.into(), name.into());
-        match self.namespaces.iter_mut().find(|n| n.name == name) {
-            Some(existing) => existing.labels.extend(labels),
-            None => self.namespaces.push(Namespace {
-                name: name.into(),
-                labels,
-            }),
+        match self.by_name.get(name) {
+            Some(&index) => self.namespaces[index].labels.extend(labels),
+            None => {
+                self.by_name.insert(name.to_owned(), self.namespaces.len());
+                self.namespaces.push(Namespace {
+                    name: name.into(),
+                    labels,
+                });
+            }
         }
     }
 
@@ -100,7 +108,7 @@ impl Cluster {
 
     /// The namespace called `name`.
     pub fn namespace(&self, name: &str) -> Option<&Namespace> {
-        self.namespaces.iter().find(|n| n.name == name)
+        self.by_name.get(name).map(|&index| &self.namespaces[index])
     }
 
     /// All namespaces.
@@ -118,6 +126,28 @@ impl Cluster {
         &self.pods[id.0]
     }
 
+    /// Marks a pod as serving a UI or a model: `verify` then checks that the ingress gateway and
+    /// the system namespaces reach it.
+    pub fn mark_user_facing(&mut self, pod: PodId) {
+        self.user_facing.insert(pod);
+    }
+
+    /// Whether the pod serves a UI or a model.
+    pub fn is_user_facing(&self, pod: PodId) -> bool {
+        self.user_facing.contains(&pod)
+    }
+
+    /// Records that namespace `name` declared no workload and is modelled by one
+    /// representative pod.
+    pub fn mark_representative(&mut self, name: &str) {
+        self.representatives.insert(name.to_owned());
+    }
+
+    /// Namespaces modelled by a representative pod, in name order.
+    pub fn representatives(&self) -> impl Iterator<Item = &str> {
+        self.representatives.iter().map(String::as_str)
+    }
+
     /// Ids of the pods of namespace `name`.
     pub fn pods_in<'a>(&'a self, name: &'a str) -> impl Iterator<Item = PodId> + 'a {
         self.pods
@@ -125,54 +155,6 @@ impl Cluster {
             .enumerate()
             .filter(move |(_, p)| p.namespace == name)
             .map(|(i, _)| PodId(i))
-    }
-
-    /// The namespaces and workloads a manifest set declares: every Namespace, and one pod per
-    /// Deployment (its template's labels and container ports).
-    pub fn from_manifests(set: &ManifestSet) -> Result<Self> {
-        let mut cluster = Self::new();
-        for manifest in set {
-            let key = manifest.key();
-            match (key.api_version.as_str(), key.kind.as_str()) {
-                ("v1", "Namespace") => {
-                    let ns: K8sNamespace = manifest.decode()?;
-                    cluster.add_namespace(&key.name, ns.metadata.labels.unwrap_or_default());
-                }
-                ("apps/v1", "Deployment") => {
-                    let deployment: Deployment = manifest.decode()?;
-                    let template = deployment.spec.map(|s| s.template).unwrap_or_default();
-                    let mut ports = Vec::new();
-                    for container in template.spec.iter().flat_map(|s| &s.containers) {
-                        for port in container.ports.iter().flatten() {
-                            ports.push(ContainerPort {
-                                name: port.name.clone(),
-                                port: u16::try_from(port.container_port).map_err(|_| {
-                                    Error::InvalidSpec {
-                                        field: format!("{key} containerPort"),
-                                        reason: format!("{} is out of range", port.container_port),
-                                    }
-                                })?,
-                                proto: Proto::parse(port.protocol.as_deref()).map_err(
-                                    |reason| Error::InvalidSpec {
-                                        field: key.to_string(),
-                                        reason,
-                                    },
-                                )?,
-                            });
-                        }
-                    }
-                    cluster.add_pod(Pod {
-                        namespace: key.namespace.clone().unwrap_or_else(|| "default".into()),
-                        name: key.name.clone(),
-                        labels: template.metadata.and_then(|m| m.labels).unwrap_or_default(),
-                        ip: None,
-                        ports,
-                    });
-                }
-                _ => {}
-            }
-        }
-        Ok(cluster)
     }
 
     /// Adds the platform a tenant depends on, as [`Isolation`] describes it: the DNS pods, and one

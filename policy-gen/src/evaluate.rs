@@ -1,18 +1,24 @@
-//! `networking.k8s.io/v1` NetworkPolicy semantics: is a flow allowed, and which policies decided.
+//! `networking.k8s.io/v1` NetworkPolicy semantics, under the tiers of ClusterNetworkPolicy: is a
+//! flow allowed, and which policies decided.
 //!
 //! A flow from A to B needs A's egress side AND B's ingress side. A side is judged only by the
 //! policies of its pod's namespace that select the pod and affect that direction: none → the
 //! direction is not isolated and everything passes; otherwise some rule of one of them must match
 //! both the other end and the port. External addresses have no side of their own. A pod always
-//! reaches itself.
+//! reaches itself. Cluster policies wrap that judgement (module `tiers`): an Admin rule
+//! decides before it, a Baseline rule after it for pods no NetworkPolicy isolates.
 
 use std::collections::HashMap;
 
 use serde::Serialize;
 
+use manifests_core::crds::network_policy_api::Tier;
+
 use crate::cluster::{Cluster, Endpoint, NAME_LABEL, PodId};
+use crate::cluster_policy::ClusterPolicy;
 use crate::policy::{NsScope, Peer, Policy, PortSpec, Proto, Rule};
-use crate::selector::Labels;
+use crate::selector::{Labels, Selector};
+use crate::tiers::{FlowEnds, TierIndex};
 
 /// Traffic direction, from the point of view of the pod whose side is judged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -55,18 +61,31 @@ pub struct Verdict {
     pub ingress: Side,
 }
 
-/// Evaluates flows in a cluster under a set of policies.
+/// Evaluates flows in a cluster under a set of policies: ClusterNetworkPolicies (Admin tier),
+/// then NetworkPolicies, then ClusterNetworkPolicies (Baseline tier), then the default allow.
 pub struct Evaluator<'a> {
     cluster: &'a Cluster,
     policies: &'a [Policy],
     /// Per pod, the policies selecting it that affect ingress and egress: computed once, so a
     /// verdict never scans the policies of other namespaces.
     selecting: Vec<[Vec<&'a Policy>; 2]>,
+    /// Per pod, the cluster policies applying to it, per tier and direction, in evaluation order.
+    pub(crate) tiers: TierIndex<'a>,
 }
 
 impl<'a> Evaluator<'a> {
-    /// An evaluator; `policies` are normalized ([`Policy::from_k8s`]).
+    /// An evaluator of NetworkPolicies only; `policies` are normalized ([`Policy::from_k8s`]).
     pub fn new(cluster: &'a Cluster, policies: &'a [Policy]) -> Self {
+        Self::with_cluster_policies(cluster, policies, &[])
+    }
+
+    /// An evaluator of NetworkPolicies and ClusterNetworkPolicies (normalized with
+    /// [`ClusterPolicy::from_k8s`]).
+    pub fn with_cluster_policies(
+        cluster: &'a Cluster,
+        policies: &'a [Policy],
+        cluster_policies: &'a [ClusterPolicy],
+    ) -> Self {
         let mut by_namespace: HashMap<&str, Vec<&Policy>> = HashMap::new();
         for policy in policies {
             by_namespace
@@ -95,6 +114,7 @@ impl<'a> Evaluator<'a> {
             cluster,
             policies,
             selecting,
+            tiers: TierIndex::new(cluster, cluster_policies),
         }
     }
 
@@ -119,11 +139,19 @@ impl<'a> Evaluator<'a> {
             };
         }
         let egress = match src {
-            Endpoint::Pod(pod) => self.side(pod, Direction::Egress, dst, dst, port, proto),
+            Endpoint::Pod(pod) => self.side(
+                pod,
+                Direction::Egress,
+                &FlowEnds::outbound(dst, port, proto),
+            ),
             Endpoint::External(_) => Side::External,
         };
         let ingress = match dst {
-            Endpoint::Pod(pod) => self.side(pod, Direction::Ingress, src, dst, port, proto),
+            Endpoint::Pod(pod) => self.side(
+                pod,
+                Direction::Ingress,
+                &FlowEnds::inbound(src, dst, port, proto),
+            ),
             Endpoint::External(_) => Side::External,
         };
         Verdict {
@@ -137,6 +165,33 @@ impl<'a> Evaluator<'a> {
     /// affects that direction).
     pub fn isolated(&self, pod: PodId, direction: Direction) -> bool {
         self.selecting(pod, direction).next().is_some()
+    }
+
+    /// For a pod the NetworkPolicies isolate in `direction`: false only when no rule of theirs
+    /// could match any pod of namespace `other`.
+    pub(crate) fn namespaced_may_allow(
+        &self,
+        pod: PodId,
+        direction: Direction,
+        other: &str,
+    ) -> bool {
+        let namespace = &self.cluster.pod(pod).namespace;
+        self.selecting(pod, direction).any(|(_, rules)| {
+            rules.iter().any(|rule| match &rule.peers {
+                None => true,
+                Some(peers) => peers.iter().any(|peer| match peer {
+                    Peer::Pods {
+                        namespaces: NsScope::PolicyNamespace,
+                        ..
+                    } => namespace == other,
+                    Peer::Pods {
+                        namespaces: NsScope::Matching(selector),
+                        ..
+                    } => self.namespace_matches(selector, other),
+                    Peer::IpBlock { .. } => true,
+                }),
+            })
+        })
     }
 
     /// The policies that select `pod` and affect `direction`, with their rules for it.
@@ -158,22 +213,73 @@ impl<'a> Evaluator<'a> {
         })
     }
 
-    fn side(
+    /// One side of a flow, tier by tier: an Admin decision, else the NetworkPolicies isolating
+    /// the pod, else a Baseline decision, else not isolated.
+    fn side(&self, pod: PodId, direction: Direction, flow: &FlowEnds) -> Side {
+        if let Some(decided) = self.tier_side(pod, direction, Tier::Admin, flow) {
+            return decided;
+        }
+        match self.namespaced_side(pod, direction, flow) {
+            Side::NotIsolated => self
+                .tier_side(pod, direction, Tier::Baseline, flow)
+                .unwrap_or(Side::NotIsolated),
+            decided => decided,
+        }
+    }
+
+    /// Whether one side lets a flow through: [`side`](Self::side) without naming the
+    /// policies, so the verifier's searches allocate nothing per flow.
+    fn side_allows(&self, pod: PodId, direction: Direction, flow: &FlowEnds) -> bool {
+        if let Some(accept) = self.tier_allows(pod, direction, Tier::Admin, flow) {
+            return accept;
+        }
+        if self.isolated(pod, direction) {
+            return self.selecting(pod, direction).any(|(policy, rules)| {
+                rules
+                    .iter()
+                    .any(|rule| self.rule_matches(policy, rule, flow))
+            });
+        }
+        self.tier_allows(pod, direction, Tier::Baseline, flow)
+            .unwrap_or(true)
+    }
+
+    /// Whether `src` may open a connection to `dst`: [`reachable`](Self::reachable)`.allowed`,
+    /// computed without naming the policies.
+    pub fn allows(&self, src: Endpoint, dst: Endpoint, port: u16, proto: Proto) -> bool {
+        self.side_passes(Direction::Egress, src, dst, port, proto)
+            && self.side_passes(Direction::Ingress, src, dst, port, proto)
+    }
+
+    /// Whether the `direction` side of a flow lets it through: the source's for egress, the
+    /// destination's for ingress (loopback and external ends always do).
+    pub(crate) fn side_passes(
         &self,
-        pod: PodId,
         direction: Direction,
-        other: Endpoint,
+        src: Endpoint,
         dst: Endpoint,
         port: u16,
         proto: Proto,
-    ) -> Side {
+    ) -> bool {
+        let (judged, flow) = match direction {
+            Direction::Egress => (src, FlowEnds::outbound(dst, port, proto)),
+            Direction::Ingress => (dst, FlowEnds::inbound(src, dst, port, proto)),
+        };
+        match judged {
+            _ if src == dst => true,
+            Endpoint::Pod(pod) => self.side_allows(pod, direction, &flow),
+            Endpoint::External(_) => true,
+        }
+    }
+
+    fn namespaced_side(&self, pod: PodId, direction: Direction, flow: &FlowEnds) -> Side {
         let mut isolating = Vec::new();
         let mut allowing = Vec::new();
         for (policy, rules) in self.selecting(pod, direction) {
             isolating.push(policy.id());
             if rules
                 .iter()
-                .any(|rule| self.rule_matches(policy, rule, other, dst, port, proto))
+                .any(|rule| self.rule_matches(policy, rule, flow))
             {
                 allowing.push(policy.id());
             }
@@ -185,27 +291,19 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn rule_matches(
-        &self,
-        policy: &Policy,
-        rule: &Rule,
-        other: Endpoint,
-        dst: Endpoint,
-        port: u16,
-        proto: Proto,
-    ) -> bool {
+    fn rule_matches(&self, policy: &Policy, rule: &Rule, flow: &FlowEnds) -> bool {
         let peer_ok = match &rule.peers {
             None => true,
             Some(peers) => peers
                 .iter()
-                .any(|peer| self.peer_matches(policy, peer, other)),
+                .any(|peer| self.peer_matches(policy, peer, flow.other)),
         };
         peer_ok
             && match &rule.ports {
                 None => true,
                 Some(ports) => ports
                     .iter()
-                    .any(|spec| self.port_matches(spec, dst, port, proto)),
+                    .any(|spec| self.port_matches(spec, flow.dst, flow.port, flow.proto)),
             }
     }
 
@@ -218,33 +316,41 @@ impl<'a> Evaluator<'a> {
                 let pod = self.cluster.pod(id);
                 let namespace_ok = match namespaces {
                     NsScope::PolicyNamespace => pod.namespace == policy.namespace,
-                    NsScope::Matching(selector) => {
-                        let labels = self.cluster.namespace(&pod.namespace).map(|n| &n.labels);
-                        match labels {
-                            Some(labels) => selector.matches(labels),
-                            None => selector.matches(&Labels::from([(
-                                NAME_LABEL.to_owned(),
-                                pod.namespace.clone(),
-                            )])),
-                        }
-                    }
+                    NsScope::Matching(selector) => self.namespace_matches(selector, &pod.namespace),
                 };
                 namespace_ok && pods.matches(&pod.labels)
             }
-            Peer::IpBlock { cidr, except } => {
-                let ip = match other {
-                    Endpoint::External(ip) => Some(ip),
-                    Endpoint::Pod(id) => self.cluster.pod(id).ip,
-                };
-                ip.is_some_and(|ip| {
-                    cidr.contains(ip) && !except.iter().any(|hole| hole.contains(ip))
-                })
-            }
+            Peer::IpBlock { cidr, except } => self.address(other).is_some_and(|ip| {
+                cidr.contains(ip) && !except.iter().any(|hole| hole.contains(ip))
+            }),
+        }
+    }
+
+    /// Whether namespace `name`'s labels satisfy `selector`; a namespace the cluster does not know
+    /// still carries the name label the API server sets.
+    pub(crate) fn namespace_matches(&self, selector: &Selector, name: &str) -> bool {
+        match self.cluster.namespace(name) {
+            Some(namespace) => selector.matches(&namespace.labels),
+            None => selector.matches(&Labels::from([(NAME_LABEL.to_owned(), name.to_owned())])),
+        }
+    }
+
+    /// The address of an endpoint, for ipBlock and networks peers.
+    pub(crate) fn address(&self, endpoint: Endpoint) -> Option<std::net::IpAddr> {
+        match endpoint {
+            Endpoint::External(ip) => Some(ip),
+            Endpoint::Pod(id) => self.cluster.pod(id).ip,
         }
     }
 
     /// Named ports resolve on the destination pod, for ingress and egress rules alike.
-    fn port_matches(&self, spec: &PortSpec, dst: Endpoint, port: u16, proto: Proto) -> bool {
+    pub(crate) fn port_matches(
+        &self,
+        spec: &PortSpec,
+        dst: Endpoint,
+        port: u16,
+        proto: Proto,
+    ) -> bool {
         match spec {
             PortSpec::Any(p) => *p == proto,
             PortSpec::Range { proto: p, lo, hi } => *p == proto && (*lo..=*hi).contains(&port),

@@ -8,14 +8,21 @@ use k8s_openapi::api::networking::v1::{
     IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
     NetworkPolicyPort, NetworkPolicySpec,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+    LabelSelector, LabelSelectorRequirement, ObjectMeta,
+};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use manifests_core::crds::istio::{
     AuthorizationPolicy, AuthorizationPolicySpec, Condition, MutualTls, PeerAuthentication,
     PeerAuthenticationSpec, Rule, RuleFrom, Source,
 };
+use manifests_core::crds::network_policy_api::{
+    ClusterEgressRule, ClusterIngressRule, ClusterNetworkPolicy, ClusterNetworkPolicySpec,
+    ClusterPeer, ClusterSubject, RuleAction, Tier,
+};
 use manifests_core::meta::{object_meta, standard_labels};
 use manifests_core::naming::is_rfc1035_label;
+use manifests_core::tenant::ClusterIsolation;
 use manifests_core::{ManifestSet, TenantSpec};
 
 use crate::cidr::Cidr;
@@ -34,7 +41,8 @@ pub const AUTHORIZATION_POLICY: &str = "tenant-access";
 /// only; one egress policy per configured external CIDR. Istio: PeerAuthentication STRICT (without
 /// mTLS no principal can be checked) and an ALLOW AuthorizationPolicy that honours the user header
 /// only on requests whose mTLS identity is a trusted principal (the ingress gateway), plus
-/// same-namespace traffic.
+/// same-namespace traffic. With `isolation.clusterNetworkPolicy` set, also a ClusterNetworkPolicy
+/// in the Admin tier that tenants cannot delete (see [`cluster_policy_name`]).
 pub fn isolation_policies(spec: &TenantSpec) -> Result<ManifestSet> {
     let ns = spec.namespace.as_str();
     if !is_rfc1035_label(ns) {
@@ -144,7 +152,93 @@ pub fn isolation_policies(spec: &TenantSpec) -> Result<ManifestSet> {
     }
     set.push(&peer_authentication(ns))?;
     set.push(&authorization_policy(spec))?;
+    if let Some(cluster) = &iso.cluster_network_policy {
+        set.push(&cluster_network_policy(spec, cluster)?)?;
+    }
     Ok(set)
+}
+
+/// Name of the tenant's ClusterNetworkPolicy (cluster-scoped, so it carries the namespace).
+pub fn cluster_policy_name(namespace: &str) -> String {
+    format!("tenant-{namespace}")
+}
+
+/// Admin tier, one policy per tenant: traffic with the tenant's own namespace, the system
+/// namespaces and the DNS namespace is passed on to the namespaced NetworkPolicies (which stay
+/// the fine-grained rules); traffic with any other namespace's pods is denied, in both
+/// directions, whatever NetworkPolicies the tenant adds or deletes. External addresses are not
+/// pods, so they too are left to the NetworkPolicies.
+fn cluster_network_policy(
+    spec: &TenantSpec,
+    settings: &ClusterIsolation,
+) -> Result<ClusterNetworkPolicy> {
+    let ns = spec.namespace.as_str();
+    let iso = &spec.isolation;
+    if settings.priority > 1000 {
+        return Err(Error::InvalidSpec {
+            field: "tenant.isolation.clusterNetworkPolicy.priority".into(),
+            reason: format!("{} is over 1000", settings.priority),
+        });
+    }
+    let mut trusted: Vec<String> = vec![ns.to_owned()];
+    for name in iso.system_namespaces.iter().chain([&iso.dns_namespace]) {
+        if !trusted.contains(name) {
+            trusted.push(name.clone());
+        }
+    }
+    let peer = |selector: LabelSelector| ClusterPeer {
+        namespaces: Some(selector),
+        ..Default::default()
+    };
+    let everyone = || vec![peer(LabelSelector::default())];
+    let own_and_platform = || vec![peer(names_selector(&trusted))];
+    Ok(ClusterNetworkPolicy {
+        metadata: ObjectMeta {
+            name: Some(cluster_policy_name(ns)),
+            labels: Some(standard_labels(
+                "tenant-isolation",
+                ns,
+                "cluster-network-policy",
+            )),
+            ..Default::default()
+        },
+        spec: ClusterNetworkPolicySpec {
+            tier: Tier::Admin,
+            priority: settings.priority,
+            subject: ClusterSubject {
+                namespaces: Some(names_selector(std::slice::from_ref(&spec.namespace))),
+                pods: None,
+            },
+            ingress: vec![
+                ClusterIngressRule {
+                    name: Some("own-and-platform-namespaces".into()),
+                    action: RuleAction::Pass,
+                    from: own_and_platform(),
+                    protocols: None,
+                },
+                ClusterIngressRule {
+                    name: Some("every-other-namespace".into()),
+                    action: RuleAction::Deny,
+                    from: everyone(),
+                    protocols: None,
+                },
+            ],
+            egress: vec![
+                ClusterEgressRule {
+                    name: Some("own-and-platform-namespaces".into()),
+                    action: RuleAction::Pass,
+                    to: own_and_platform(),
+                    protocols: None,
+                },
+                ClusterEgressRule {
+                    name: Some("every-other-namespace".into()),
+                    action: RuleAction::Deny,
+                    to: everyone(),
+                    protocols: None,
+                },
+            ],
+        },
+    })
 }
 
 fn network_policy(

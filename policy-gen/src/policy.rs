@@ -22,6 +22,17 @@ pub enum Proto {
     Sctp,
 }
 
+/// `TCP`, `UDP`, `SCTP`, as Kubernetes spells them.
+impl std::fmt::Display for Proto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Tcp => "TCP",
+            Self::Udp => "UDP",
+            Self::Sctp => "SCTP",
+        })
+    }
+}
+
 impl Proto {
     /// Parses `TCP`, `UDP`, `SCTP`; absent means TCP.
     pub fn parse(text: Option<&str>) -> Result<Self, String> {

@@ -113,6 +113,27 @@ impl Selector {
     }
 }
 
+/// `{a=b, c in (d, e), f notin (g), h, !i}`, as kubectl writes selectors; `{}` matches all.
+impl std::fmt::Display for Selector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut terms: Vec<String> = self
+            .match_labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        for r in &self.requirements {
+            let values = r.values.iter().cloned().collect::<Vec<_>>().join(", ");
+            terms.push(match r.op {
+                Op::In => format!("{} in ({values})", r.key),
+                Op::NotIn => format!("{} notin ({values})", r.key),
+                Op::Exists => r.key.clone(),
+                Op::DoesNotExist => format!("!{}", r.key),
+            });
+        }
+        write!(f, "{{{}}}", terms.join(", "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +165,14 @@ mod tests {
         assert!(req("tier", Op::Exists, &[]).matches(&with));
         assert!(req("tier", Op::DoesNotExist, &[]).matches(&without));
         assert!(!Selector::labels([("tier", "db")]).matches(&with));
+    }
+
+    #[test]
+    fn displays_as_kubectl_writes_it() {
+        let mut selector = req("tier", Op::NotIn, &["db", "cache"]);
+        selector.match_labels.insert("app".into(), "web".into());
+        assert_eq!(selector.to_string(), "{app=web, tier notin (cache, db)}");
+        assert_eq!(Selector::everything().to_string(), "{}");
+        assert_eq!(req("x", Op::DoesNotExist, &[]).to_string(), "{!x}");
     }
 }

@@ -1,217 +1,88 @@
-//! Verification of a set of manifests: who reaches whom, and what leaks.
+//! Verification of a set of manifests: who reaches whom, what leaks between tenants, what a
+//! tenant needs and is denied, and what would leak if tenants deleted their own policies.
+
+mod checks;
+mod report;
+mod search;
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use manifests_core::ManifestSet;
 use manifests_core::crds::istio::AuthorizationPolicy;
-use manifests_core::tenant::TENANT_LABEL;
-use serde::Serialize;
+use manifests_core::crds::network_policy_api::ClusterNetworkPolicy;
+use manifests_core::tenant::Isolation;
+
+pub use report::{
+    AmbiguousPriority, Flow, HeaderTrust, Leak, MissingDefaultDeny, Report, Undoable,
+    UnmatchedSelector, Unreachable,
+};
 
 use crate::Result;
-use crate::cluster::{Cluster, Endpoint, PodId};
-use crate::evaluate::{Direction, Evaluator, Side};
-use crate::policy::{NsScope, Peer, Policy, Proto};
+use crate::cluster::{Cluster, PodId};
+use crate::cluster_policy::ClusterPolicy;
+use crate::evaluate::Evaluator;
+use crate::policy::Policy;
+use crate::tenancy::{TenantRule, Tenants};
+use search::{AnyWorld, first_allowed_flow};
 
-/// One allowed flow between two tenants.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Leak {
-    /// Source `namespace/pod`.
-    pub from: String,
-    /// Destination `namespace/pod`.
-    pub to: String,
-    /// Port.
-    pub port: u16,
-    /// Protocol.
-    pub proto: Proto,
-    /// Why the source's egress let it out.
-    pub egress: Side,
-    /// Why the destination's ingress let it in.
-    pub ingress: Side,
+/// Policy kinds other tools evaluate and this verifier does not: listed in the report, since
+/// the verdict holds only if they allow nothing more.
+const NOT_EVALUATED: [(&str, &str); 6] = [
+    ("policy.networking.k8s.io", "AdminNetworkPolicy"),
+    ("policy.networking.k8s.io", "BaselineAdminNetworkPolicy"),
+    ("cilium.io", "CiliumNetworkPolicy"),
+    ("cilium.io", "CiliumClusterwideNetworkPolicy"),
+    ("crd.projectcalico.org", "NetworkPolicy"),
+    ("crd.projectcalico.org", "GlobalNetworkPolicy"),
+];
+
+/// Settings of [`verify_with`].
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct VerifyOptions {
+    /// Which namespaces are tenants (default [`TenantRule::Auto`]).
+    pub tenants: TenantRule,
+    /// The platform: system namespaces, DNS namespace and pods (default: Kubeflow with Istio).
+    pub isolation: Isolation,
 }
 
-/// A tenant namespace that new pods would join unprotected in one direction.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct MissingDefaultDeny {
-    /// Namespace.
-    pub namespace: String,
-    /// The direction no namespace-wide policy isolates.
-    pub direction: Direction,
-}
-
-/// An AuthorizationPolicy rule that trusts a request header without requiring an mTLS principal:
-/// any pod in the mesh can set that header.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct HeaderTrust {
-    /// `namespace/name` of the AuthorizationPolicy.
-    pub policy: String,
-    /// Index of the rule.
-    pub rule: usize,
-    /// The condition key, e.g. `request.headers[kubeflow-userid]`.
-    pub header: String,
-}
-
-/// What [`verify`] found.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Report {
-    /// Tenant namespaces (labelled `mlflow-gitops.io/tenant`).
-    pub tenants: Vec<String>,
-    /// `from namespace -> to namespace -> reachable` (some pod reaches some served port).
-    pub matrix: BTreeMap<String, BTreeMap<String, bool>>,
-    /// Flows from one tenant into another.
-    pub leaks: Vec<Leak>,
-    /// Tenant namespaces without a namespace-wide default deny.
-    pub missing_default_deny: Vec<MissingDefaultDeny>,
-    /// Header-trusting authorization rules without a principal condition.
-    pub header_trust_without_principal: Vec<HeaderTrust>,
-}
-
-impl Report {
-    /// True when nothing leaks and every finding list is empty.
-    pub fn is_clean(&self) -> bool {
-        self.leaks.is_empty()
-            && self.missing_default_deny.is_empty()
-            && self.header_trust_without_principal.is_empty()
+impl VerifyOptions {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
     }
 
-    /// Whether some pod of `from` reaches some pod of `to`.
-    pub fn reaches(&self, from: &str, to: &str) -> bool {
-        self.matrix
-            .get(from)
-            .and_then(|m| m.get(to))
-            .copied()
-            .unwrap_or(false)
+    /// Picks the tenants by `rule`.
+    pub fn tenants(mut self, rule: TenantRule) -> Self {
+        self.tenants = rule;
+        self
+    }
+
+    /// Describes the platform the tenants depend on.
+    pub fn isolation(mut self, isolation: Isolation) -> Self {
+        self.isolation = isolation;
+        self
     }
 }
 
-impl fmt::Display for Report {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "{} namespaces, {} tenants",
-            self.matrix.len(),
-            self.tenants.len()
-        )?;
-        for (from, row) in &self.matrix {
-            let reached: Vec<&str> = row
-                .iter()
-                .filter(|(to, ok)| **ok && *to != from)
-                .map(|(to, _)| to.as_str())
-                .collect();
-            writeln!(
-                f,
-                "  {from} -> {}",
-                if reached.is_empty() {
-                    "(nothing else)".to_owned()
-                } else {
-                    reached.join(", ")
-                }
-            )?;
-        }
-        for leak in &self.leaks {
-            writeln!(
-                f,
-                "LEAK {} -> {} {:?}/{} (egress: {:?}; ingress: {:?})",
-                leak.from, leak.to, leak.proto, leak.port, leak.egress, leak.ingress
-            )?;
-        }
-        for gap in &self.missing_default_deny {
-            writeln!(
-                f,
-                "NO DEFAULT DENY {} for {:?}",
-                gap.namespace, gap.direction
-            )?;
-        }
-        for trust in &self.header_trust_without_principal {
-            writeln!(
-                f,
-                "HEADER TRUSTED WITHOUT PRINCIPAL {} rule {} ({})",
-                trust.policy, trust.rule, trust.header
-            )?;
-        }
-        write!(
-            f,
-            "{}",
-            if self.is_clean() {
-                "clean"
-            } else {
-                "NOT ISOLATED"
-            }
-        )
-    }
-}
-
-/// The (port, protocol) pairs a pod serves; a pod that declares none is probed on TCP 80.
-fn probes(cluster: &Cluster, pod: PodId) -> Vec<(u16, Proto)> {
-    let ports: Vec<(u16, Proto)> = cluster
-        .pod(pod)
-        .ports
-        .iter()
-        .map(|p| (p.port, p.proto))
-        .collect();
-    if ports.is_empty() {
-        vec![(80, Proto::Tcp)]
-    } else {
-        ports
-    }
-}
-
-/// Verifies the NetworkPolicies and AuthorizationPolicies of `manifests` on `cluster` (add the
-/// namespaces and workloads of the manifests with [`Cluster::from_manifests`] and the platform with
-/// [`Cluster::with_platform`]).
+/// Verifies with the default [`VerifyOptions`].
 pub fn verify(manifests: &ManifestSet, cluster: &Cluster) -> Result<Report> {
-    let mut policies = Vec::new();
-    let mut header_trust = Vec::new();
-    for manifest in manifests {
-        let key = manifest.key();
-        match (key.api_version.as_str(), key.kind.as_str()) {
-            ("networking.k8s.io/v1", "NetworkPolicy") => {
-                let policy: NetworkPolicy = manifest.decode()?;
-                policies.push(Policy::from_k8s(&policy, "default")?);
-            }
-            ("security.istio.io/v1" | "security.istio.io/v1beta1", "AuthorizationPolicy") => {
-                let policy: AuthorizationPolicy = manifest.decode()?;
-                header_trust.extend(trusting_rules(
-                    &policy,
-                    key.namespace.as_deref().unwrap_or("default"),
-                    &key.name,
-                ));
-            }
-            _ => {}
-        }
-    }
-    let evaluator = Evaluator::new(cluster, &policies);
-    let tenants: Vec<String> = cluster
-        .namespaces()
-        .iter()
-        .filter(|n| n.labels.contains_key(TENANT_LABEL))
-        .map(|n| n.name.clone())
-        .collect();
+    verify_with(manifests, cluster, &VerifyOptions::default())
+}
 
-    let mut report = Report {
-        tenants: tenants.clone(),
-        header_trust_without_principal: header_trust,
-        ..Default::default()
-    };
-    for namespace in &tenants {
-        for direction in [Direction::Ingress, Direction::Egress] {
-            let covered = policies.iter().any(|p| {
-                &p.namespace == namespace
-                    && p.subject.is_empty()
-                    && match direction {
-                        Direction::Ingress => p.ingress.is_some(),
-                        Direction::Egress => p.egress.is_some(),
-                    }
-            });
-            if !covered {
-                report.missing_default_deny.push(MissingDefaultDeny {
-                    namespace: namespace.clone(),
-                    direction,
-                });
-            }
-        }
-    }
+/// Verifies the NetworkPolicies, ClusterNetworkPolicies and AuthorizationPolicies of `manifests`
+/// on `cluster` (build it with [`Cluster::from_manifests`] and add the platform with
+/// [`Cluster::with_platform`]).
+pub fn verify_with(
+    manifests: &ManifestSet,
+    cluster: &Cluster,
+    options: &VerifyOptions,
+) -> Result<Report> {
+    let read = ReadPolicies::from(manifests)?;
+    let evaluator =
+        Evaluator::with_cluster_policies(cluster, &read.policies, &read.cluster_policies);
+    let tenants = Tenants::resolve(&options.tenants, cluster, &options.isolation)?;
 
     let names: Vec<&str> = cluster
         .namespaces()
@@ -222,105 +93,128 @@ pub fn verify(manifests: &ManifestSet, cluster: &Cluster) -> Result<Report> {
         .iter()
         .map(|n| (*n, cluster.pods_in(n).collect()))
         .collect();
+    let mut matrix = BTreeMap::new();
+    let mut leaks = Vec::new();
     for from in &names {
         let mut row = BTreeMap::new();
         for to in &names {
-            let flow = first_allowed_flow(&evaluator, &pods_of[from], &pods_of[to], from, to);
-            if let Some((src, dst, port, proto)) = flow {
-                let is_leak = from != to
-                    && tenants.iter().any(|t| t == from)
-                    && tenants.iter().any(|t| t == to);
-                if is_leak {
-                    let verdict =
-                        evaluator.reachable(Endpoint::Pod(src), Endpoint::Pod(dst), port, proto);
-                    report.leaks.push(Leak {
-                        from: pod_name(cluster, src),
-                        to: pod_name(cluster, dst),
-                        port,
-                        proto,
-                        egress: verdict.egress,
-                        ingress: verdict.ingress,
-                    });
-                }
+            let found = first_allowed_flow(&evaluator, &pods_of[from], &pods_of[to], from, to);
+            if let Some((src, dst, port, proto)) = found
+                && from != to
+                && tenants.contains(from)
+                && tenants.contains(to)
+            {
+                leaks.push(checks::flow(&evaluator, src, dst, port, proto));
             }
-            row.insert((*to).to_owned(), flow.is_some());
+            row.insert((*to).to_owned(), found.is_some());
         }
-        report.matrix.insert((*from).to_owned(), row);
+        matrix.insert((*from).to_owned(), row);
     }
-    Ok(report)
-}
 
-type Flow = (PodId, PodId, u16, Proto);
-
-/// The first allowed flow from a pod of `from` to a pod of `to`. Pods whose side can rule out the
-/// whole other namespace are skipped before any pair is tried: this keeps a cluster of thousands of
-/// isolated pods from costing a full pairwise evaluation.
-fn first_allowed_flow(
-    evaluator: &Evaluator<'_>,
-    sources: &[PodId],
-    targets: &[PodId],
-    from: &str,
-    to: &str,
-) -> Option<Flow> {
-    let cluster = evaluator.cluster();
-    let open_sources: Vec<PodId> = sources
+    // The world after every tenant deleted its NetworkPolicies; a flow passes a side if either
+    // world lets it (each side depends only on its own namespace's policies).
+    let kept: Vec<Policy> = read
+        .policies
         .iter()
-        .copied()
-        .filter(|p| may_pass(evaluator, *p, Direction::Egress, to))
+        .filter(|p| !tenants.contains(&p.namespace))
+        .cloned()
         .collect();
-    if open_sources.is_empty() {
-        return None;
-    }
-    let open_targets: Vec<PodId> = targets
+    let deleted = Evaluator::with_cluster_policies(cluster, &kept, &read.cluster_policies);
+    let any_world = AnyWorld([&deleted, &evaluator]);
+    let undoable_isolation = tenants
+        .namespaces
         .iter()
-        .copied()
-        .filter(|p| may_pass(evaluator, *p, Direction::Ingress, from))
-        .collect();
-    for &dst in &open_targets {
-        for (port, proto) in probes(cluster, dst) {
-            for &src in &open_sources {
-                if src != dst
-                    && evaluator
-                        .reachable(Endpoint::Pod(src), Endpoint::Pod(dst), port, proto)
-                        .allowed
-                {
-                    return Some((src, dst, port, proto));
-                }
-            }
-        }
-    }
-    None
-}
-
-/// False only when no rule of the policies isolating `pod` in `direction` could match any pod of
-/// namespace `other` (a sound over-approximation: true may still end in a denial).
-fn may_pass(evaluator: &Evaluator<'_>, pod: PodId, direction: Direction, other: &str) -> bool {
-    if !evaluator.isolated(pod, direction) {
-        return true;
-    }
-    let namespace = &evaluator.cluster().pod(pod).namespace;
-    let other_labels = evaluator.cluster().namespace(other).map(|n| &n.labels);
-    evaluator.selecting(pod, direction).any(|(_, rules)| {
-        rules.iter().any(|rule| match &rule.peers {
-            None => true,
-            Some(peers) => peers.iter().any(|peer| match peer {
-                Peer::Pods {
-                    namespaces: NsScope::PolicyNamespace,
-                    ..
-                } => namespace == other,
-                Peer::Pods {
-                    namespaces: NsScope::Matching(selector),
-                    ..
-                } => other_labels.is_none_or(|labels| selector.matches(labels)),
-                Peer::IpBlock { .. } => true,
-            }),
+        .filter_map(|to| {
+            let reached_by: Vec<String> = tenants
+                .namespaces
+                .iter()
+                .filter(|from| *from != to)
+                .filter(|from| {
+                    first_allowed_flow(
+                        &any_world,
+                        &pods_of[from.as_str()],
+                        &pods_of[to.as_str()],
+                        from,
+                        to,
+                    )
+                    .is_some()
+                })
+                .cloned()
+                .collect();
+            (!reached_by.is_empty()).then(|| Undoable {
+                tenant: to.clone(),
+                reached_by,
+            })
         })
+        .collect();
+
+    Ok(Report {
+        tenant_rule: tenants.rule,
+        tenants: tenants.namespaces.clone(),
+        platform: tenants.platform.clone(),
+        representative_pods: cluster.representatives().map(str::to_owned).collect(),
+        matrix,
+        leaks,
+        missing_default_deny: checks::missing_default_deny(&read.policies, &tenants),
+        header_trust_without_principal: read.header_trust,
+        dns_unreachable: checks::dns_unreachable(&evaluator, &tenants, &options.isolation),
+        ingress_denied: checks::ingress_denied(&evaluator, &tenants, &options.isolation),
+        unmatched_selectors: checks::unmatched_selectors(
+            cluster,
+            &read.policies,
+            &read.cluster_policies,
+        ),
+        ambiguous_priorities: checks::ambiguous_priorities(&evaluator),
+        undoable_isolation,
+        not_evaluated: read.not_evaluated,
     })
 }
 
-fn pod_name(cluster: &Cluster, pod: PodId) -> String {
-    let pod = cluster.pod(pod);
-    format!("{}/{}", pod.namespace, pod.name)
+/// The policy objects of a manifest set, normalized.
+struct ReadPolicies {
+    policies: Vec<Policy>,
+    cluster_policies: Vec<ClusterPolicy>,
+    header_trust: Vec<HeaderTrust>,
+    not_evaluated: Vec<String>,
+}
+
+impl ReadPolicies {
+    fn from(manifests: &ManifestSet) -> Result<Self> {
+        let mut read = Self {
+            policies: Vec::new(),
+            cluster_policies: Vec::new(),
+            header_trust: Vec::new(),
+            not_evaluated: Vec::new(),
+        };
+        for manifest in manifests {
+            let key = manifest.key();
+            let group = key.api_version.rsplit_once('/').map_or("", |(g, _)| g);
+            match (key.api_version.as_str(), key.kind.as_str()) {
+                ("networking.k8s.io/v1", "NetworkPolicy") => {
+                    let policy: NetworkPolicy = manifest.decode()?;
+                    read.policies.push(Policy::from_k8s(&policy, "default")?);
+                }
+                ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy") => {
+                    let policy: ClusterNetworkPolicy = manifest.decode()?;
+                    read.cluster_policies
+                        .push(ClusterPolicy::from_k8s(&policy)?);
+                }
+                ("security.istio.io/v1" | "security.istio.io/v1beta1", "AuthorizationPolicy") => {
+                    let policy: AuthorizationPolicy = manifest.decode()?;
+                    read.header_trust.extend(trusting_rules(
+                        &policy,
+                        key.namespace.as_deref().unwrap_or("default"),
+                        &key.name,
+                    ));
+                }
+                (_, kind) if NOT_EVALUATED.contains(&(group, kind)) => {
+                    read.not_evaluated.push(key.to_string());
+                }
+                _ => {}
+            }
+        }
+        Ok(read)
+    }
 }
 
 /// Rules of an ALLOW policy that condition on a request header but accept any caller identity.

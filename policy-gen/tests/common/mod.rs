@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use policy_gen::{Cluster, ContainerPort, Endpoint, Evaluator, Pod, PodId, Policy, Proto};
+use policy_gen::{
+    Cluster, ClusterPolicy, ContainerPort, Endpoint, Evaluator, Pod, PodId, Policy, Proto,
+};
 
 pub const NAMESPACES: [&str; 3] = ["x", "y", "z"];
 pub const PODS: [&str; 3] = ["a", "b", "c"];
@@ -92,7 +94,19 @@ impl Reachability {
 
     /// Compares with the evaluator on one port/protocol; lists every difference.
     pub fn check(&self, cluster: &Cluster, policies: &[Policy], port: u16, proto: Proto) {
-        let evaluator = Evaluator::new(cluster, policies);
+        self.check_with(cluster, policies, &[], port, proto);
+    }
+
+    /// [`check`](Self::check) with ClusterNetworkPolicies too.
+    pub fn check_with(
+        &self,
+        cluster: &Cluster,
+        policies: &[Policy],
+        cluster_policies: &[ClusterPolicy],
+        port: u16,
+        proto: Proto,
+    ) {
+        let evaluator = Evaluator::with_cluster_policies(cluster, policies, cluster_policies);
         let mut wrong = Vec::new();
         for ((from, to), expected) in &self.expected {
             let verdict = evaluator.reachable(
@@ -116,4 +130,17 @@ pub fn all_pods() -> Vec<String> {
         .iter()
         .flat_map(|ns| PODS.iter().map(move |p| format!("{ns}/{p}")))
         .collect()
+}
+
+/// Writes `set` as files with a kustomization.yaml and has kustomize, kubernetes-validate and the
+/// real CRD schemas judge it; returns the number of documents checked.
+pub fn assert_valid(set: &manifests_core::ManifestSet) -> usize {
+    let dir = tempfile::tempdir().unwrap();
+    let mut kustomization = String::from("resources:\n");
+    for (name, text) in set.files().unwrap() {
+        std::fs::write(dir.path().join(&name), text).unwrap();
+        kustomization.push_str(&format!("- {name}\n"));
+    }
+    std::fs::write(dir.path().join("kustomization.yaml"), kustomization).unwrap();
+    testkit::kube::assert_valid_kustomization(dir.path())
 }

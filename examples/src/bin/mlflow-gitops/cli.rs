@@ -224,13 +224,29 @@ pub enum TenantCommand {
 /// `policy …`
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
-    /// Reachability between the namespaces of the manifests in DIR; exit 1 on any finding.
+    /// Reachability between the namespaces of the manifests in PATHs, and what each tenant needs
+    /// and is denied; exit 1 on any finding (warnings too with --strict).
     Verify {
-        /// Directory of YAML manifests (searched recursively).
-        dir: PathBuf,
+        /// YAML files or directories of them (searched recursively); `kubectl get
+        /// ns,pods,deploy,networkpolicies -A -o yaml` output (a `kind: List`) is read as its items.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Which namespaces are tenants: `labelled` (label mlflow-gitops.io/tenant), `all` (every
+        /// namespace but the platform's), or names separated by commas. Default: `labelled` when
+        /// any namespace carries the label, else `all`.
+        #[arg(long, env = "MLFLOW_GITOPS_TENANTS", value_parser = parse_tenants)]
+        tenants: Option<policy_gen::TenantRule>,
+        /// Exit 1 on warnings too (selectors matching nothing, isolation tenants can undo, policy
+        /// kinds not evaluated).
+        #[arg(long)]
+        strict: bool,
+        /// A TenantSpec (YAML, or TOML by extension) whose `isolation` names the platform: system
+        /// namespaces, DNS namespace and pod labels. Default: Kubeflow with Istio.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
 }
 
@@ -244,6 +260,10 @@ pub struct MirrorArgs {
     /// The tracking server's --artifacts-destination, for mlflow-artifacts:/ URIs.
     #[arg(long, env = "MLFLOW_GITOPS_ARTIFACTS_DESTINATION")]
     pub artifacts_destination: Option<String>,
+}
+
+fn parse_tenants(text: &str) -> Result<policy_gen::TenantRule, String> {
+    text.parse()
 }
 
 /// `2s`, `500ms`, `1m`, `1h`, or plain seconds.

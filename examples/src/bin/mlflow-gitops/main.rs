@@ -60,9 +60,13 @@ async fn run(command: Command) -> failure::Outcome {
             config,
             out,
         }) => commands::tenant::render(&namespace, config.as_deref(), &out),
-        Command::Policy(PolicyCommand::Verify { dir, json }) => {
-            commands::policy::verify(&dir, json)
-        }
+        Command::Policy(PolicyCommand::Verify {
+            paths,
+            json,
+            tenants,
+            strict,
+            config,
+        }) => commands::policy::verify(&paths, json, tenants, strict, config.as_deref()),
         Command::Mirror(args) => {
             commands::mirror::run(&args.src, &args.dst, args.artifacts_destination.as_deref()).await
         }

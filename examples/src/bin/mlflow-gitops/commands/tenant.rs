@@ -36,7 +36,8 @@ pub fn render(namespace: &str, config: Option<&Path>, out: &Path) -> Outcome {
     Ok(())
 }
 
-fn read_spec(path: &Path) -> Outcome<TenantSpec> {
+/// Reads a TenantSpec from YAML, or TOML by extension.
+pub fn read_spec(path: &Path) -> Outcome<TenantSpec> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| usage(format!("--config {}: {e}", path.display())))?;
     let context = path.display().to_string();
