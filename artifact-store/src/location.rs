@@ -317,46 +317,12 @@ fn parse_prefix(prefix: &str, uri: &str) -> Result<Path> {
     })
 }
 
-/// The URI without userinfo (`scheme://user:pass@host` → `scheme://***@host`).
-/// Whether the URI's authority holds a `user[:password]@` part.
-fn has_userinfo(uri: &str) -> bool {
-    uri.split_once("://").is_some_and(|(_, rest)| {
-        rest.split(['/', '?', '#'])
-            .next()
-            .is_some_and(|authority| authority.contains('@'))
-    })
-}
-
-pub(crate) fn redact(uri: &str) -> String {
-    let Some((scheme, rest)) = uri.split_once("://") else {
-        return uri.to_owned();
-    };
-    // The authority ends at the first `/`, `?` or `#`; its userinfo ends at its LAST `@`, as URL
-    // parsers read it (an unencoded `@` in a password would otherwise leave the rest visible).
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    match authority.rsplit_once('@') {
-        Some((_, host)) => format!("{scheme}://***@{host}{tail}"),
-        None => uri.to_owned(),
-    }
-}
+/// The workspace's one redaction rule (crate `redaction`).
+pub(crate) use redaction::{has_userinfo, uri as redact};
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redacts_userinfo_only() {
-        assert_eq!(redact("s3://u:secret@bucket/x"), "s3://***@bucket/x");
-        assert_eq!(redact("s3://bucket/a@b"), "s3://bucket/a@b");
-        assert_eq!(redact("/tmp/x"), "/tmp/x");
-        // Found by the `uri` fuzz target: the userinfo runs to the last `@`.
-        assert_eq!(
-            redact("postgresql://u@db:54:p%40ss-word@db:5432/x"),
-            "postgresql://***@db:5432/x"
-        );
-        assert_eq!(redact("s3://u:p@ss@b?x=@y"), "s3://***@b?x=@y");
-    }
 
     #[test]
     fn mlflow_artifacts_need_a_root_and_map_onto_it() {

@@ -332,21 +332,8 @@ fn explain(stderr: &str) -> String {
     stderr.to_owned()
 }
 
-/// `url` with any password in its userinfo replaced by `***`.
-pub(crate) fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let end = rest.find('/').unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) if userinfo.contains(':') => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}{tail}")
-        }
-        _ => url.to_owned(),
-    }
-}
+/// The workspace's one redaction rule (crate `redaction`).
+pub(crate) use redaction::uri as redact;
 
 /// Quotes `s` for the POSIX shell git runs `GIT_SSH_COMMAND` with.
 fn shell_quote(s: &str) -> String {
@@ -403,7 +390,7 @@ mod tests {
         assert!(!err.contains("ghp_secret"), "{err}");
         assert!(GitCli::new("https://bot@github.com/org/repo.git").is_ok());
         assert!(GitCli::new("git@github.com:org/repo.git").is_ok());
-        assert_eq!(redact("ssh://u:p@h/r"), "ssh://u:***@h/r");
+        assert_eq!(redact("ssh://u:p@h/r"), "ssh://***@h/r");
     }
 
     #[test]

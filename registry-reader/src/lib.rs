@@ -26,6 +26,8 @@
 //! # Ok(()) }
 //! ```
 //!
+//! [`open`] picks [`SqlRegistry`] or [`RestRegistry`] from any URI MLflow accepts.
+//!
 //! # What it supports
 //!
 //! - **Backends**: SQLite, MySQL/MariaDB and PostgreSQL, opened from the URI MLflow's
@@ -50,6 +52,7 @@
 
 mod assemble;
 mod error;
+mod open;
 mod registry;
 pub mod resolve;
 #[cfg(feature = "rest")]
@@ -59,6 +62,7 @@ pub mod uri;
 mod version;
 
 pub use error::Error;
+pub use open::open;
 pub use registry::{Fingerprint, ModelRegistry};
 #[cfg(feature = "rest")]
 pub use rest::RestRegistry;

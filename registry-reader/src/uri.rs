@@ -164,21 +164,8 @@ fn password(rest: &str) -> Option<String> {
     userinfo.split_once(':').map(|(_, p)| p.to_owned())
 }
 
-/// `uri` with the password of its userinfo replaced by `***`.
-pub(crate) fn redact(uri: &str) -> String {
-    let Some((scheme, rest)) = uri.split_once("://") else {
-        return uri.to_owned();
-    };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => uri.to_owned(),
-        },
-        None => uri.to_owned(),
-    }
-}
+/// The workspace's one redaction rule (crate `redaction`).
+pub(crate) use redaction::uri as redact;
 
 /// sqlx's SQLite URL for `path`, read-only: this tool never writes to a registry.
 fn sqlite_url(path: &Path) -> String {
@@ -218,7 +205,7 @@ mod tests {
         let my = BackendUri::parse("mysql+pymysql://mlflow:s3cret@db:3306/mlflow").unwrap();
         assert_eq!(my.kind(), Kind::MySql);
         assert_eq!(my.sqlx_url(), "mysql://mlflow:s3cret@db:3306/mlflow");
-        assert_eq!(my.to_string(), "mysql+pymysql://mlflow:***@db:3306/mlflow");
+        assert_eq!(my.to_string(), "mysql+pymysql://***@db:3306/mlflow");
         assert!(!format!("{my:?}").contains("s3cret"));
         let pg = BackendUri::parse("postgresql+psycopg2://u:p@h/db?sslmode=require").unwrap();
         assert_eq!(pg.kind(), Kind::Postgres);

@@ -69,7 +69,7 @@ async fn unreachable_database_names_the_uri_without_password() {
             .expect_err("nothing listens on port 1")
             .to_string();
         assert!(err.contains("127.0.0.1:1/mlflow"), "{err}");
-        assert!(err.contains(":***@"), "{err}");
+        assert!(err.contains("://***@"), "{err}");
         assert!(!err.contains("hunter2"), "{err}");
     }
     let missing = SqlRegistry::connect("sqlite:////nonexistent/dir/mlflow.db")

@@ -10,9 +10,7 @@ use manifests_core::meta::SecretKeyRef;
 use manifests_core::serving::S3Access;
 use manifests_core::{KServe, MlflowServe, ServingTarget};
 use promotion_sync::{PassCache, Reconciler, Settings};
-use registry_reader::{
-    AliasSelection, ModelRegistry, PromotionFilter, RestRegistry, SqlRegistry, Stage,
-};
+use registry_reader::{AliasSelection, ModelRegistry, PromotionFilter, Stage};
 
 use crate::cli::{PipelineArgs, Target};
 use crate::failure::{Outcome, usage};
@@ -65,26 +63,17 @@ fn required(value: &Option<String>, flag: &str, key: &str) -> Outcome<String> {
     })
 }
 
-/// The registry behind `uri`: the REST API for http(s) URLs, the database otherwise.
+/// The registry behind `uri` ([`registry_reader::open`]); a URI no backend takes is a usage error.
 pub async fn open_registry(
     uri: &str,
     artifacts_destination: Option<&str>,
 ) -> Outcome<Box<dyn ModelRegistry>> {
-    if uri.starts_with("http://") || uri.starts_with("https://") {
-        let mut registry = RestRegistry::new(uri).map_err(|e| usage(format!("--registry: {e}")))?;
-        if let Some(destination) = artifacts_destination {
-            registry = registry.with_artifacts_destination(destination);
-        }
-        return Ok(Box::new(registry));
-    }
-    let mut registry = SqlRegistry::connect(uri).await.map_err(|e| match e {
-        registry_reader::Error::UnsupportedUri { .. } => usage(format!("--registry: {e}")),
-        other => other.into(),
-    })?;
-    if let Some(destination) = artifacts_destination {
-        registry = registry.with_artifacts_destination(destination);
-    }
-    Ok(Box::new(registry))
+    registry_reader::open(uri, artifacts_destination)
+        .await
+        .map_err(|e| match e {
+            registry_reader::Error::UnsupportedUri { .. } => usage(format!("--registry: {e}")),
+            other => other.into(),
+        })
 }
 
 /// The directories local sources may come from: the ones given, or else the directory of a
