@@ -20,6 +20,19 @@ pub enum Error {
         operation: &'static str,
         /// The object or prefix, redacted.
         uri: String,
+        /// Whether it was the copy's source or its destination.
+        side: Side,
+        /// The store's error.
+        #[source]
+        source: object_store::Error,
+    },
+    /// A store client could not be configured for a location.
+    #[error("{operation} {uri}: {source}")]
+    Open {
+        /// What was being set up.
+        operation: &'static str,
+        /// The location, redacted.
+        uri: String,
         /// The store's error.
         #[source]
         source: object_store::Error,
@@ -61,7 +74,26 @@ pub enum Error {
     },
 }
 
+/// Which end of a copy a store failure happened at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Side {
+    /// Where the files are read from.
+    Source,
+    /// Where they are written (the mirror, its completion manifest, its garbage collection).
+    Destination,
+}
+
 impl Error {
+    /// The end of the copy a store failure happened at; None for failures that are not a store
+    /// operation's.
+    pub fn side(&self) -> Option<Side> {
+        match self {
+            Error::Store { side, .. } => Some(*side),
+            _ => None,
+        }
+    }
+
     /// True when the failure lies in reaching or using a store (the network, the server, a
     /// timeout, refused credentials) rather than in what one source holds. Such a failure says
     /// nothing about the model version being copied: the copies of the others would fail the same
@@ -70,7 +102,7 @@ impl Error {
     pub fn is_outage(&self) -> bool {
         use object_store::Error as E;
         match self {
-            Error::Store { source, .. } => !matches!(
+            Error::Store { source, .. } | Error::Open { source, .. } => !matches!(
                 source,
                 E::NotFound { .. }
                     | E::InvalidPath { .. }

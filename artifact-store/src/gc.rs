@@ -8,7 +8,7 @@ use object_store::path::Path;
 
 use crate::copy::store_error;
 use crate::manifest::MANIFEST_NAME;
-use crate::{Location, Result};
+use crate::{Location, Result, Side};
 
 /// What [`collect_garbage`] removed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -36,7 +36,7 @@ pub async fn collect_garbage(
         .list((!prefix.as_ref().is_empty()).then_some(prefix))
         .try_collect()
         .await
-        .map_err(|source| store_error("list", root.uri().to_owned(), source))?;
+        .map_err(|source| store_error("list", Side::Destination, root.uri().to_owned(), source))?;
 
     // model -> version -> relative paths of its objects
     let mut mirrors: BTreeMap<String, BTreeMap<String, Vec<Path>>> = BTreeMap::new();
@@ -72,7 +72,9 @@ pub async fn collect_garbage(
                 root.store()
                     .delete(&root.key(relative))
                     .await
-                    .map_err(|source| store_error("delete", root.uri_of(relative), source))?;
+                    .map_err(|source| {
+                        store_error("delete", Side::Destination, root.uri_of(relative), source)
+                    })?;
             }
             report.objects_deleted += objects.len();
             report.removed.push(format!("{model}/{version}"));

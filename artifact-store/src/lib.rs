@@ -49,7 +49,7 @@ mod manifest;
 mod mirror;
 mod progress;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, Side};
 pub use gc::{GcReport, collect_garbage};
 pub use location::{Location, Resolver};
 pub use manifest::{CompletionManifest, FileEntry, MANIFEST_NAME};

@@ -254,7 +254,7 @@ impl Resolver {
                 .with_allow_http(endpoint.starts_with("http://"));
         }
         let client: Arc<dyn ObjectStore> =
-            Arc::new(builder.build().map_err(|source| Error::Store {
+            Arc::new(builder.build().map_err(|source| Error::Open {
                 operation: "configure S3 for",
                 uri: redact(uri),
                 source,

@@ -6,7 +6,7 @@ use object_store::ObjectStoreExt;
 use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Location, Result};
+use crate::{Error, Location, Result, Side};
 
 /// File name of the manifest at the top of a mirror. Consumers that download the whole prefix
 /// (KServe, Seldon) get it too; it is small and harmless next to `MLmodel`.
@@ -50,6 +50,7 @@ impl CompletionManifest {
                 let bytes = found.bytes().await.map_err(|source| Error::Store {
                     operation: "get",
                     uri: uri.clone(),
+                    side: Side::Destination,
                     source,
                 })?;
                 let manifest: Self =
@@ -69,6 +70,7 @@ impl CompletionManifest {
             Err(source) => Err(Error::Store {
                 operation: "get",
                 uri,
+                side: Side::Destination,
                 source,
             }),
         }
@@ -84,6 +86,7 @@ impl CompletionManifest {
             .map_err(|source| Error::Store {
                 operation: "put",
                 uri: location.uri_of(&Path::from(MANIFEST_NAME)),
+                side: Side::Destination,
                 source,
             })?;
         Ok(())

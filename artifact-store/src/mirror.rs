@@ -11,7 +11,7 @@ use object_store::path::Path;
 use crate::copy::{copy_file, hash_object, store_error};
 use crate::manifest::{CompletionManifest, FileEntry, MANIFEST_NAME};
 use crate::progress::{Progress, ProgressHook};
-use crate::{Error, Location, Result};
+use crate::{Error, Location, Result, Side};
 
 /// What one [`Mirror::mirror`] call did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -114,7 +114,9 @@ impl Mirror {
     /// store error naming the object after the retries.
     pub async fn mirror(&self, src: &Location, dst: &Location) -> Result<MirrorReport> {
         let started = Instant::now();
-        let sources = self.retrying("list", || list_files(src)).await?;
+        let sources = self
+            .retrying("list", || list_files(src, Side::Source))
+            .await?;
         if sources.is_empty() {
             return Err(Error::EmptySource {
                 uri: src.uri().to_owned(),
@@ -141,7 +143,9 @@ impl Mirror {
             });
         }
 
-        let present = self.retrying("list", || list_files(dst)).await?;
+        let present = self
+            .retrying("list", || list_files(dst, Side::Destination))
+            .await?;
         let results: Vec<(String, FileEntry, bool)> = futures::stream::iter(sources.iter())
             .map(|(relative, size)| {
                 self.place(src, dst, relative, *size, present.get(relative).copied())
@@ -154,10 +158,9 @@ impl Mirror {
         for stray in present.keys().filter(|k| !sources.contains_key(*k)) {
             let key = dst.key(stray);
             self.retrying(stray.as_ref(), || async {
-                dst.store()
-                    .delete(&key)
-                    .await
-                    .map_err(|source| store_error("delete", dst.uri_of(stray), source))
+                dst.store().delete(&key).await.map_err(|source| {
+                    store_error("delete", Side::Destination, dst.uri_of(stray), source)
+                })
             })
             .await?;
             deleted += 1;
@@ -213,8 +216,10 @@ impl Mirror {
         let (entry, copied) = self
             .retrying(&name, || async {
                 if present_size == Some(size) {
-                    let (ours, theirs) =
-                        futures::try_join!(hash_object(src, relative), hash_object(dst, relative))?;
+                    let (ours, theirs) = futures::try_join!(
+                        hash_object(src, Side::Source, relative),
+                        hash_object(dst, Side::Destination, relative)
+                    )?;
                     if ours == theirs {
                         return Ok((ours, false));
                     }
@@ -276,7 +281,9 @@ impl Mirror {
         let hashed: BTreeMap<String, FileEntry> = futures::stream::iter(sources.keys())
             .map(|relative| async move {
                 let entry = self
-                    .retrying(relative.as_ref(), || hash_object(src, relative))
+                    .retrying(relative.as_ref(), || {
+                        hash_object(src, Side::Source, relative)
+                    })
                     .await?;
                 Ok::<_, Error>((relative.to_string(), entry))
             })
@@ -337,14 +344,14 @@ fn is_transient(error: &Error) -> bool {
 }
 
 /// Every object under `location` with its size, by path relative to it; the manifest excluded.
-async fn list_files(location: &Location) -> Result<BTreeMap<Path, u64>> {
+async fn list_files(location: &Location, side: Side) -> Result<BTreeMap<Path, u64>> {
     let prefix = location.prefix();
     let listed: Vec<object_store::ObjectMeta> = location
         .store()
         .list((!prefix.as_ref().is_empty()).then_some(prefix))
         .try_collect()
         .await
-        .map_err(|source| store_error("list", location.uri().to_owned(), source))?;
+        .map_err(|source| store_error("list", side, location.uri().to_owned(), source))?;
     let manifest = Path::from(MANIFEST_NAME);
     Ok(listed
         .into_iter()

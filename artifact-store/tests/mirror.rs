@@ -8,13 +8,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use artifact_store::{
-    CompletionManifest, Error, Location, MANIFEST_NAME, Mirror, Progress, Resolver,
+    CompletionManifest, Error, Location, MANIFEST_NAME, Mirror, Progress, Resolver, Side,
     collect_garbage, is_complete,
 };
 use common::failing::Failing;
-use object_store::ObjectStore;
 use object_store::memory::InMemory;
 use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
 use testkit::s3::SeaweedFs;
 
 fn local(dir: &std::path::Path) -> Location {
@@ -278,6 +278,42 @@ async fn transient_failures_are_retried_with_backoff() {
 }
 
 #[tokio::test]
+async fn a_store_failure_names_the_end_of_the_copy_it_happened_at() {
+    // A source whose nth request fails: every failure is the source's, whichever request it is,
+    // so a caller can skip that version instead of failing the pass for every other one.
+    let source: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    for i in 0..4 {
+        source
+            .put(
+                &Path::from(format!("m/1/file-{i}")),
+                vec![i as u8; 10].into(),
+            )
+            .await
+            .unwrap();
+    }
+    let mut failed = 0;
+    for nth in 1.. {
+        let (src, _) = failing_location(source.clone(), move |n, _| n == nth);
+        let dst = Location::new(Arc::new(InMemory::new()), Path::from("m/1"), "memory://m/1");
+        match Mirror::new()
+            .with_retries(0, Duration::ZERO)
+            .mirror(&src, &dst)
+            .await
+        {
+            Ok(_) => break,
+            Err(err) => {
+                assert_eq!(err.side(), Some(Side::Source), "request {nth}: {err}");
+                failed += 1;
+            }
+        }
+    }
+    assert!(
+        failed >= 5,
+        "the list and each of the 4 reads can fail: {failed}"
+    );
+}
+
+#[tokio::test]
 async fn no_manifest_is_ever_written_over_partial_data() {
     let model = tempfile::tempdir().unwrap();
     let files = common::write_model(model.path(), 8, false);
@@ -292,7 +328,8 @@ async fn no_manifest_is_ever_written_over_partial_data() {
         let complete = is_complete(&Location::new(memory, Path::from("m/1"), "memory://m/1"))
             .await
             .unwrap();
-        assert!(result.is_err(), "failing request {nth} went unnoticed");
+        let err = result.expect_err("a failing request went unnoticed");
+        assert_eq!(err.side(), Some(Side::Destination), "request {nth}: {err}");
         assert!(
             !complete,
             "a manifest was written although request {nth} failed"

@@ -484,7 +484,7 @@ impl<R: ModelRegistry, W: GitOpsWriter> Reconciler<R, W> {
                         uploaded_bytes: copied.uploaded_bytes,
                     });
                 }
-                Err(e) if fails_the_pass(&e, &dst) => return Err(e),
+                Err(e) if fails_the_pass(&e) => return Err(e),
                 Err(e) => problems.push(Problem {
                     model: d.model.clone(),
                     version: Some(d.version),
@@ -720,12 +720,9 @@ fn registry_problems(errors: &[registry_reader::VersionError]) -> Vec<Problem> {
 /// Whether a failed mirror stops the whole pass instead of skipping its version: an outage of a
 /// store, or any store failure at the destination, would fail every version alike, and skipping
 /// them all would commit a repository emptied by a network blip.
-fn fails_the_pass(error: &Error, destination: &Location) -> bool {
+fn fails_the_pass(error: &Error) -> bool {
     match error {
-        Error::Mirror(e) if e.is_outage() => true,
-        Error::Mirror(artifact_store::Error::Store { uri, .. }) => {
-            uri.starts_with(destination.uri())
-        }
+        Error::Mirror(e) => e.is_outage() || e.side() == Some(artifact_store::Side::Destination),
         _ => false,
     }
 }
