@@ -27,9 +27,7 @@ impl BlobId {
     pub fn of(bytes: &[u8]) -> Result<BlobId, crate::Error> {
         gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, bytes)
             .map(BlobId)
-            .map_err(|e| crate::Error::Hash {
-                message: e.to_string(),
-            })
+            .map_err(|e| crate::Error::Hash { source: e.into() })
     }
 }
 

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use redaction::BoxError;
+
 /// Everything that can go wrong while writing or pushing. Messages name the repository (URL
 /// without credentials) or path involved.
 #[derive(Debug, thiserror::Error)]
@@ -22,12 +24,13 @@ pub enum Error {
         dir: PathBuf,
     },
     /// Local repository IO failed.
-    #[error("git repository at {dir}: {message}")]
+    #[error("git repository at {dir}: {source}")]
     Repository {
         /// The repository directory.
         dir: PathBuf,
-        /// What failed.
-        message: String,
+        /// What failed: gix's or the file system's error, or git's message for a git command.
+        #[source]
+        source: BoxError,
     },
     /// `git fetch` failed (network, authentication, host key, missing branch…).
     #[error("fetching {remote}: {message}")]
@@ -70,9 +73,10 @@ pub enum Error {
         id: String,
     },
     /// Content could not be hashed (git's SHA-1 detected a crafted collision).
-    #[error("cannot hash content: {message}")]
+    #[error("cannot hash content: {source}")]
     Hash {
-        /// What failed.
-        message: String,
+        /// gix's error.
+        #[source]
+        source: BoxError,
     },
 }

@@ -389,10 +389,10 @@ fn join(dir: &str, name: &BStr) -> String {
     }
 }
 
-fn repo_error(repo: &gix::Repository, e: impl std::fmt::Display) -> Error {
+fn repo_error(repo: &gix::Repository, e: impl Into<redaction::BoxError>) -> Error {
     Error::Repository {
         dir: repo.path().to_owned(),
-        message: e.to_string(),
+        source: e.into(),
     }
 }
 

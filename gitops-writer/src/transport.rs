@@ -291,14 +291,14 @@ impl Transport for GitCli {
         gc.args(["gc", "--auto", "--quiet"]);
         let (ok, _, stderr) = self.run(gc).map_err(|message| Error::Repository {
             dir: git_dir.to_owned(),
-            message,
+            source: message.into(),
         })?;
         if ok {
             Ok(())
         } else {
             Err(Error::Repository {
                 dir: git_dir.to_owned(),
-                message: format!("git gc --auto: {stderr}"),
+                source: format!("git gc --auto: {stderr}").into(),
             })
         }
     }

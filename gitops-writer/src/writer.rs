@@ -13,6 +13,8 @@ use std::time::{Duration, SystemTime};
 use gix::ObjectId;
 use gix::objs::tree::EntryKind;
 
+use redaction::BoxError;
+
 use crate::objects::NewObjects;
 use crate::subtree;
 use crate::transport::{GitCli, Pushed, Transport};
@@ -84,13 +86,12 @@ impl<T: Transport> GixWriter<T> {
             path: branch.to_owned(),
             reason: "not a valid branch name",
         })?;
-        let io = |message: String| Error::Repository {
+        let io = |source: BoxError| Error::Repository {
             dir: work_dir.to_owned(),
-            message,
+            source,
         };
-        std::fs::create_dir_all(work_dir).map_err(|e| io(e.to_string()))?;
-        let lock =
-            File::create(work_dir.join("mlflow-gitops.lock")).map_err(|e| io(e.to_string()))?;
+        std::fs::create_dir_all(work_dir).map_err(|e| io(e.into()))?;
+        let lock = File::create(work_dir.join("mlflow-gitops.lock")).map_err(|e| io(e.into()))?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -98,7 +99,7 @@ impl<T: Transport> GixWriter<T> {
                     dir: work_dir.to_owned(),
                 });
             }
-            Err(std::fs::TryLockError::Error(e)) => return Err(io(e.to_string())),
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e.into())),
         }
         let repo_dir = work_dir.join("repo.git");
         if repo_dir.join("HEAD").is_file() {
@@ -111,7 +112,7 @@ impl<T: Transport> GixWriter<T> {
             // A clone that cannot be opened holds nothing usable; the remote has what was pushed.
             Err(_) => {
                 init_private_clone(&repo_dir).map_err(io)?;
-                open_repo(&repo_dir).map_err(io)?
+                open_repo(&repo_dir).map_err(|e| io(e.into()))?
             }
         };
         let mut writer = GixWriter {
@@ -140,10 +141,7 @@ impl<T: Transport> GixWriter<T> {
     pub fn fetch(&mut self) -> Result<(), Error> {
         self.transport.fetch(&self.dir, &self.branch)?;
         // The handle never rescans for packs on its own (see `open_repo`): reopen to see the new one.
-        self.repo = open_repo(&self.dir).map_err(|message| Error::Repository {
-            dir: self.dir.clone(),
-            message,
-        })?;
+        self.repo = open_repo(&self.dir).map_err(|e| self.error(e))?;
         Ok(())
     }
 
@@ -160,10 +158,10 @@ impl<T: Transport> GixWriter<T> {
         }
     }
 
-    fn error(&self, e: impl std::fmt::Display) -> Error {
+    fn error(&self, e: impl Into<BoxError>) -> Error {
         Error::Repository {
             dir: self.dir.clone(),
-            message: e.to_string(),
+            source: e.into(),
         }
     }
 
@@ -356,22 +354,25 @@ impl<T: Transport> GitOpsWriter for GixWriter<T> {
 /// killed while creating it never leaves a half-made repository where the next run looks (found
 /// by the kill campaign: the rerun refused to initialize the non-empty directory). The caller
 /// holds the work directory's lock, so the staging name is ours alone.
-fn init_private_clone(dir: &Path) -> Result<(), String> {
+fn init_private_clone(dir: &Path) -> Result<(), BoxError> {
     let staging = dir.with_file_name(".repo.git.init");
+    // The path goes into the message; the io::Error's kind stays for code that inspects it.
+    let at = |what: &str, path: &Path, e: std::io::Error| {
+        std::io::Error::new(e.kind(), format!("{what} {}: {e}", path.display()))
+    };
     for leftover in [&staging, dir] {
         if leftover.exists() {
-            std::fs::remove_dir_all(leftover)
-                .map_err(|e| format!("removing {}: {e}", leftover.display()))?;
+            std::fs::remove_dir_all(leftover).map_err(|e| at("removing", leftover, e))?;
         }
     }
-    gix::init_bare(&staging).map_err(|e| e.to_string())?;
-    std::fs::rename(&staging, dir).map_err(|e| format!("renaming {}: {e}", staging.display()))
+    gix::init_bare(&staging)?;
+    std::fs::rename(&staging, dir).map_err(|e| at("renaming", &staging, e).into())
 }
 
 /// Opens the bare repository with pack refreshing off: by default every lookup of a missing object
 /// (each new blob we write) rescans the pack directory. Fetches reopen the repository instead.
-fn open_repo(dir: &Path) -> Result<gix::Repository, String> {
-    let mut repo = gix::open(dir).map_err(|e| e.to_string())?;
+fn open_repo(dir: &Path) -> Result<gix::Repository, gix::Error> {
+    let mut repo = gix::open(dir)?;
     repo.objects.refresh_never();
     Ok(repo)
 }

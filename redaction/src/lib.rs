@@ -25,9 +25,13 @@
 //!
 //! What it does not do: find credentials elsewhere in free text (query parameters such as
 //! `?password=`, a driver's error message). Callers that hold a known secret scrub their messages
-//! of it themselves.
+//! of it themselves, and keep the driver's error behind a [`RedactedError`].
 
 #![forbid(unsafe_code)]
+
+mod error;
+
+pub use error::{BoxError, RedactedError};
 
 /// `text` with the userinfo of its URI authority replaced by `***`.
 pub fn uri(text: &str) -> String {

@@ -1,5 +1,7 @@
 //! The crate's one error type.
 
+use redaction::{BoxError, RedactedError};
+
 /// Everything that can stop a whole registry read. Problems with a single version are not errors
 /// of the read: they come back as [`VersionError`](crate::VersionError)s beside the good versions.
 ///
@@ -16,12 +18,13 @@ pub enum Error {
         reason: String,
     },
     /// The database could not be reached or refused the connection.
-    #[error("cannot connect to the MLflow registry at `{uri}`: {message}")]
+    #[error("cannot connect to the MLflow registry at `{uri}`: {source}")]
     Connect {
         /// The URI, without its password.
         uri: String,
-        /// The driver's message, with any password scrubbed.
-        message: String,
+        /// The driver's error (`sqlx::Error`), shown with any password scrubbed.
+        #[source]
+        source: RedactedError,
     },
     /// The database answered but holds no MLflow model registry.
     #[error("`{uri}` holds no MLflow model registry: {reason}")]
@@ -32,14 +35,15 @@ pub enum Error {
         reason: String,
     },
     /// A query failed.
-    #[error("reading {what} from the MLflow registry at `{uri}` failed: {message}")]
+    #[error("reading {what} from the MLflow registry at `{uri}` failed: {source}")]
     Query {
         /// The URI, without its password.
         uri: String,
         /// What was being read.
         what: &'static str,
-        /// The driver's message, with any password scrubbed.
-        message: String,
+        /// The driver's (or the JSON decoder's) error, shown with any password scrubbed.
+        #[source]
+        source: RedactedError,
     },
     /// The MLflow REST API failed or answered something unexpected.
     #[error("MLflow REST API at `{uri}`: {message}")]
@@ -48,5 +52,9 @@ pub enum Error {
         uri: String,
         /// What went wrong.
         message: String,
+        /// The HTTP client's or JSON decoder's error, when one caused it (its messages hold the
+        /// request URL, which holds no credential: those travel in headers).
+        #[source]
+        source: Option<BoxError>,
     },
 }

@@ -4,6 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
+use redaction::BoxError;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -70,7 +71,8 @@ impl RestRegistry {
             .build()
             .map_err(|e| Error::Rest {
                 uri: redacted.clone(),
-                message: e.to_string(),
+                message: format!("cannot build the HTTP client: {e}"),
+                source: Some(e.into()),
             })?;
         Ok(RestRegistry {
             base: tracking_uri.trim_end_matches('/').to_owned(),
@@ -87,10 +89,11 @@ impl RestRegistry {
         self
     }
 
-    fn error(&self, message: String) -> Error {
+    fn error(&self, message: String, source: Option<BoxError>) -> Error {
         Error::Rest {
             uri: self.redacted.clone(),
             message,
+            source,
         }
     }
 
@@ -115,27 +118,38 @@ impl RestRegistry {
         let response = request
             .send()
             .await
-            .map_err(|e| self.error(format!("GET {path}: {e}")))?;
+            .map_err(|e| self.error(format!("GET {path}: {e}"), Some(e.into())))?;
         let status = response.status();
         let body = response
             .text()
             .await
-            .map_err(|e| self.error(format!("GET {path}: {e}")))?;
+            .map_err(|e| self.error(format!("GET {path}: {e}"), Some(e.into())))?;
         if status == reqwest::StatusCode::NOT_FOUND && body.contains("RESOURCE_DOES_NOT_EXIST") {
             return Ok(None);
         }
         if !status.is_success() {
             let excerpt: String = body.chars().take(300).collect();
-            return Err(self.error(format!("GET {path}: HTTP {status}: {excerpt}")));
+            return Err(self.error(format!("GET {path}: HTTP {status}: {excerpt}"), None));
         }
-        serde_json::from_str(&body)
-            .map(Some)
-            .map_err(|e| self.error(format!("GET {path}: unexpected answer ({e})")))
+        serde_json::from_str(&body).map(Some).map_err(|e| {
+            self.error(
+                format!("GET {path}: unexpected answer ({e})"),
+                Some(e.into()),
+            )
+        })
     }
 
     /// Reads the rows that decide promotions, in the same shape the SQL registry reads them.
     async fn state(&self, workspace: &str) -> Result<RawState, Error> {
         let mut state = RawState::default();
+        self.read_models(workspace, &mut state).await?;
+        self.read_versions(workspace, &mut state).await?;
+        self.read_download_uris(workspace, &mut state).await?;
+        Ok(state)
+    }
+
+    /// Every registered model's aliases, and which models are prompts.
+    async fn read_models(&self, workspace: &str, state: &mut RawState) -> Result<(), Error> {
         let mut token = String::new();
         loop {
             let mut query = vec![("max_results", MODEL_PAGE)];
@@ -162,15 +176,18 @@ impl RestRegistry {
             }
             match page.next_page_token {
                 Some(next) if !next.is_empty() => token = next,
-                _ => break,
+                _ => return Ok(()),
             }
         }
+    }
+
+    /// Every version in a promoting stage or with an alias, with its tags.
+    async fn read_versions(&self, workspace: &str, state: &mut RawState) -> Result<(), Error> {
         let aliased: BTreeSet<(String, i64)> = state
             .aliases
             .iter()
             .map(|(n, _, v)| (n.clone(), *v))
             .collect();
-
         // A stable full scan: the default order starts with last_updated_timestamp, which shifts
         // offset-based pages when versions change during the scan.
         let mut token = String::new();
@@ -213,10 +230,13 @@ impl RestRegistry {
             }
             match page.next_page_token {
                 Some(next) if !next.is_empty() => token = next,
-                _ => break,
+                _ => return Ok(()),
             }
         }
-        // REST has no storage_location: get-download-uri answers `storage_location or source`.
+    }
+
+    /// REST has no storage_location: get-download-uri answers `storage_location or source`.
+    async fn read_download_uris(&self, workspace: &str, state: &mut RawState) -> Result<(), Error> {
         for v in &mut state.versions {
             if v.version >= 1 && !state.prompts.contains(&v.name) {
                 let version = v.version.to_string();
@@ -230,7 +250,7 @@ impl RestRegistry {
                 v.storage_location = answer.map(|a| a.artifact_uri).filter(|u| !u.is_empty());
             }
         }
-        Ok(state)
+        Ok(())
     }
 }
 

@@ -7,6 +7,7 @@ mod schema;
 use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
+use redaction::RedactedError;
 use sha2::{Digest, Sha256};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, AssertSqlSafe, Row};
@@ -78,7 +79,7 @@ impl SqlRegistry {
             .await
             .map_err(|e| Error::Connect {
                 uri: uri.to_string(),
-                message: uri.scrub(&e.to_string()),
+                source: RedactedError::new(e, |text| uri.scrub(text)),
             })?;
         let dialect = Dialect(uri.kind());
         let catalog: Vec<(String, String)> = sqlx::query_as(dialect.catalog_query())
@@ -87,7 +88,7 @@ impl SqlRegistry {
             .map_err(|e| Error::Query {
                 uri: uri.to_string(),
                 what: "the schema catalog",
-                message: uri.scrub(&e.to_string()),
+                source: RedactedError::new(e, |text| uri.scrub(text)),
             })?;
         let schema = Schema::from_catalog(catalog).map_err(|reason| Error::NotARegistry {
             uri: uri.to_string(),
@@ -96,7 +97,7 @@ impl SqlRegistry {
         let sqlite = if sqlite {
             let conn = pool.acquire().await.map_err(|e| Error::Connect {
                 uri: uri.to_string(),
-                message: e.to_string(),
+                source: RedactedError::new(e, |text| uri.scrub(text)),
             })?;
             Some(conn.detach())
         } else {
@@ -129,7 +130,7 @@ impl SqlRegistry {
         move |e| Error::Query {
             uri: self.uri.to_string(),
             what,
-            message: self.uri.scrub(&e.to_string()),
+            source: RedactedError::new(e, |text| self.uri.scrub(text)),
         }
     }
 

@@ -7,6 +7,7 @@ use sqlx::{AnyPool, AssertSqlSafe, Row};
 use super::dialect::Dialect;
 use crate::Error;
 use crate::uri::{BackendUri, Kind};
+use redaction::{BoxError, RedactedError};
 
 /// The registry's pool with what errors name: cheap to clone into a task.
 pub(super) struct Reader {
@@ -43,7 +44,7 @@ impl Reader {
             .map_err(|e| Error::Query {
                 uri,
                 what,
-                message: e.to_string(),
+                source: RedactedError::new(e, str::to_owned),
             })?
     }
 
@@ -56,10 +57,10 @@ impl Reader {
         workspace: &str,
         what: &'static str,
     ) -> Result<Vec<T>, Error> {
-        let failed = |message: String| Error::Query {
+        let failed = |e: BoxError| Error::Query {
             uri: self.uri.to_string(),
             what,
-            message: self.uri.scrub(&message),
+            source: RedactedError::new(e, |text| self.uri.scrub(text)),
         };
         let Some(sql) = self.dialect.json_rows(inner, columns) else {
             return bind_workspace(
@@ -70,7 +71,7 @@ impl Reader {
             )
             .fetch_all(&self.pool)
             .await
-            .map_err(|e| failed(e.to_string()));
+            .map_err(|e| failed(e.into()));
         };
         let row = bind_workspace(
             self.dialect,
@@ -80,10 +81,10 @@ impl Reader {
         )
         .fetch_one(&self.pool)
         .await
-        .map_err(|e| failed(e.to_string()))?;
-        let text: Option<String> = row.try_get(0).map_err(|e| failed(e.to_string()))?;
+        .map_err(|e| failed(e.into()))?;
+        let text: Option<String> = row.try_get(0).map_err(|e| failed(e.into()))?;
         serde_json::from_str(text.as_deref().unwrap_or("[]"))
-            .map_err(|e| failed(format!("the database's JSON could not be read: {e}")))
+            .map_err(|e| failed(format!("the database's JSON could not be read: {e}").into()))
     }
 }
 
