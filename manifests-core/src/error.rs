@@ -10,7 +10,7 @@ pub enum Error {
     /// Two objects in one [`ManifestSet`](crate::ManifestSet) share apiVersion, kind, namespace and
     /// name; the API server would keep only one of them.
     #[error("duplicate object {0}")]
-    Duplicate(crate::ObjectKey),
+    Duplicate(crate::object_key::ObjectKey),
     /// An object lacks `apiVersion`, `kind` or `metadata.name`.
     #[error("object without {field}: every manifest needs apiVersion, kind and metadata.name")]
     Incomplete {

@@ -40,17 +40,23 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod crds;
 mod error;
+mod kustomization;
 mod manifest_set;
 pub mod meta;
 pub mod naming;
+mod object_key;
 pub mod serving;
 pub mod tenant;
 pub mod yaml;
 
 pub use error::{Error, Result};
-pub use manifest_set::{Manifest, ManifestSet, ObjectKey};
+pub use kustomization::{KUSTOMIZATION_FILE, kustomization};
+pub use manifest_set::{Manifest, ManifestSet};
 pub use naming::{k8s_label, k8s_name};
+pub use object_key::ObjectKey;
 pub use serving::{KServe, MlflowServe, ServingSpec, ServingTarget};
 pub use tenant::{TenantSpec, tenant_components};

@@ -6,45 +6,12 @@
 #[allow(dead_code)]
 mod common;
 
-use std::collections::BTreeMap;
-
 use manifests_core::meta::SecretKeyRef;
 use manifests_core::tenant::{Backend, GitOps, Notebooks, Storage};
 use manifests_core::{
-    KServe, ManifestSet, MlflowServe, ServingSpec, ServingTarget, TenantSpec, tenant_components,
+    KServe, ManifestSet, MlflowServe, ServingSpec, ServingTarget, TenantSpec, conformance,
+    tenant_components,
 };
-
-/// Specs whose registry strings try every trick; all must still give valid objects.
-fn awkward_specs() -> Vec<ServingSpec> {
-    let strings = [
-        "ElasticnetWineModel2",
-        "Wine Quality / ElasticNet v2",
-        "yes",
-        "012",
-        "2024-01-01",
-        "x\"\n  env:\n  - name: PWNED",
-        "{{ values }}",
-        "模型-ünïcödé",
-        &"very-long-name-".repeat(20),
-    ];
-    strings
-        .iter()
-        .enumerate()
-        .map(|(i, s)| ServingSpec {
-            model: (*s).to_owned(),
-            version: (i + 1).to_string(),
-            channel: if i % 2 == 0 {
-                "production".into()
-            } else {
-                (*s).to_owned()
-            },
-            source: Some((*s).to_owned()),
-            tags: BTreeMap::from([((*s).to_owned(), (*s).to_owned())]),
-            model_uri: format!("s3://mlflow/models/{s}/{}", i + 1),
-            ..common::seed_spec("production")
-        })
-        .collect()
-}
 
 fn judge(set: &ManifestSet) {
     let dir = tempfile::tempdir().unwrap();
@@ -53,22 +20,14 @@ fn judge(set: &ManifestSet) {
     assert_eq!(checked, set.len(), "kustomize dropped or added objects");
 }
 
-fn serving_suite(target: &dyn ServingTarget) {
-    let mut set = ManifestSet::new();
-    for spec in awkward_specs() {
-        set.extend(target.render(&spec).unwrap()).unwrap();
-    }
-    judge(&set);
-}
-
 #[test]
 fn mlflow_serve_passes_the_suite() {
-    serving_suite(&MlflowServe::default());
+    conformance::run_all(&MlflowServe::default());
 }
 
 #[test]
 fn kserve_passes_the_suite() {
-    serving_suite(&KServe {
+    conformance::run_all(&KServe {
         deployment_mode: Some("RawDeployment".into()),
         ..Default::default()
     });

@@ -22,7 +22,7 @@ use manifests_core::crds::network_policy_api::{
 };
 use manifests_core::meta::{object_meta, standard_labels};
 use manifests_core::naming::is_rfc1035_label;
-use manifests_core::tenant::ClusterIsolation;
+use manifests_core::tenant::{ClusterIsolation, ExternalEgress, Isolation};
 use manifests_core::{ManifestSet, TenantSpec};
 
 use crate::cidr::Cidr;
@@ -53,36 +53,49 @@ pub fn isolation_policies(spec: &TenantSpec) -> Result<ManifestSet> {
     }
     let iso = &spec.isolation;
     let mut set = ManifestSet::new();
-    set.push(&network_policy(
-        ns,
-        "default-deny",
-        &["Ingress", "Egress"],
-        vec![],
-        vec![],
-    ))?;
-    set.push(&network_policy(
-        ns,
-        "allow-same-namespace",
-        &["Ingress", "Egress"],
-        vec![ingress_from(vec![same_namespace()], None)],
-        vec![egress_to(vec![same_namespace()], None)],
-    ))?;
+    for policy in in_namespace_policies(ns, iso) {
+        set.push(&policy)?;
+    }
+    for (i, egress) in iso.egress.iter().enumerate() {
+        set.push(&allowed_egress(ns, i, egress)?)?;
+    }
+    set.push(&peer_authentication(ns))?;
+    set.push(&authorization_policy(spec))?;
+    if let Some(cluster) = &iso.cluster_network_policy {
+        set.push(&cluster_network_policy(spec, cluster)?)?;
+    }
+    Ok(set)
+}
+
+/// Default deny, then what every tenant needs: its own namespace, the system namespaces (both
+/// ways) and DNS.
+fn in_namespace_policies(ns: &str, iso: &Isolation) -> Vec<NetworkPolicy> {
+    let mut policies = vec![
+        network_policy(ns, "default-deny", &["Ingress", "Egress"], vec![], vec![]),
+        network_policy(
+            ns,
+            "allow-same-namespace",
+            &["Ingress", "Egress"],
+            vec![ingress_from(vec![same_namespace()], None)],
+            vec![egress_to(vec![same_namespace()], None)],
+        ),
+    ];
     if !iso.system_namespaces.is_empty() {
         let system = namespaces_named(&iso.system_namespaces);
-        set.push(&network_policy(
+        policies.push(network_policy(
             ns,
             "allow-from-system-namespaces",
             &["Ingress"],
             vec![ingress_from(vec![system.clone()], None)],
             vec![],
-        ))?;
-        set.push(&network_policy(
+        ));
+        policies.push(network_policy(
             ns,
             "allow-to-system-namespaces",
             &["Egress"],
             vec![],
             vec![egress_to(vec![system], None)],
-        ))?;
+        ));
     }
     // One peer with both selectors: the DNS pods IN the DNS namespace (two peers would open every
     // pod of kube-system and every kube-dns-labelled pod anywhere).
@@ -94,7 +107,7 @@ pub fn isolation_policies(spec: &TenantSpec) -> Result<ManifestSet> {
         }),
         ..Default::default()
     };
-    set.push(&network_policy(
+    policies.push(network_policy(
         ns,
         "allow-dns",
         &["Egress"],
@@ -103,59 +116,57 @@ pub fn isolation_policies(spec: &TenantSpec) -> Result<ManifestSet> {
             vec![dns_peer],
             Some(vec![port("UDP", 53), port("TCP", 53)]),
         )],
-    ))?;
-    for (i, egress) in iso.egress.iter().enumerate() {
-        let field = format!("tenant.isolation.egress[{i}]");
-        if !is_rfc1035_label(&egress.name) {
-            return Err(Error::InvalidSpec {
-                field: format!("{field}.name"),
-                reason: format!("{:?} is not an RFC 1035 label", egress.name),
-            });
-        }
-        let cidr: Cidr = egress.cidr.parse().map_err(|reason| Error::InvalidSpec {
-            field: format!("{field}.cidr"),
+    ));
+    policies
+}
+
+/// The policy for the tenant's `i`th allowed external destination; its CIDR and exceptions
+/// are checked, each error naming its field.
+fn allowed_egress(ns: &str, i: usize, egress: &ExternalEgress) -> Result<NetworkPolicy> {
+    let field = format!("tenant.isolation.egress[{i}]");
+    if !is_rfc1035_label(&egress.name) {
+        return Err(Error::InvalidSpec {
+            field: format!("{field}.name"),
+            reason: format!("{:?} is not an RFC 1035 label", egress.name),
+        });
+    }
+    let cidr: Cidr = egress.cidr.parse().map_err(|reason| Error::InvalidSpec {
+        field: format!("{field}.cidr"),
+        reason,
+    })?;
+    for hole in &egress.except {
+        let parsed: Cidr = hole.parse().map_err(|reason| Error::InvalidSpec {
+            field: format!("{field}.except"),
             reason,
         })?;
-        for hole in &egress.except {
-            let parsed: Cidr = hole.parse().map_err(|reason| Error::InvalidSpec {
+        if !cidr.strictly_contains(&parsed) {
+            return Err(Error::InvalidSpec {
                 field: format!("{field}.except"),
-                reason,
-            })?;
-            if !cidr.strictly_contains(&parsed) {
-                return Err(Error::InvalidSpec {
-                    field: format!("{field}.except"),
-                    reason: format!("{hole} is not a strict subset of {cidr}"),
-                });
-            }
+                reason: format!("{hole} is not a strict subset of {cidr}"),
+            });
         }
-        let peer = NetworkPolicyPeer {
-            ip_block: Some(IPBlock {
-                cidr: egress.cidr.clone(),
-                except: (!egress.except.is_empty()).then(|| egress.except.clone()),
-            }),
-            ..Default::default()
-        };
-        let ports = (!egress.ports.is_empty()).then(|| {
-            egress
-                .ports
-                .iter()
-                .map(|p| port("TCP", i32::from(*p)))
-                .collect()
-        });
-        set.push(&network_policy(
-            ns,
-            &format!("allow-egress-{}", egress.name),
-            &["Egress"],
-            vec![],
-            vec![egress_to(vec![peer], ports)],
-        ))?;
     }
-    set.push(&peer_authentication(ns))?;
-    set.push(&authorization_policy(spec))?;
-    if let Some(cluster) = &iso.cluster_network_policy {
-        set.push(&cluster_network_policy(spec, cluster)?)?;
-    }
-    Ok(set)
+    let peer = NetworkPolicyPeer {
+        ip_block: Some(IPBlock {
+            cidr: egress.cidr.clone(),
+            except: (!egress.except.is_empty()).then(|| egress.except.clone()),
+        }),
+        ..Default::default()
+    };
+    let ports = (!egress.ports.is_empty()).then(|| {
+        egress
+            .ports
+            .iter()
+            .map(|p| port("TCP", i32::from(*p)))
+            .collect()
+    });
+    Ok(network_policy(
+        ns,
+        &format!("allow-egress-{}", egress.name),
+        &["Egress"],
+        vec![],
+        vec![egress_to(vec![peer], ports)],
+    ))
 }
 
 /// Name of the tenant's ClusterNetworkPolicy (cluster-scoped, so it carries the namespace).

@@ -76,7 +76,6 @@ mod inventory;
 mod policy;
 mod selector;
 mod tenancy;
-mod tiers;
 mod verify;
 
 pub use cidr::Cidr;

@@ -168,7 +168,7 @@ impl MlflowServe {
         let gateway = self
             .gateway
             .clone()
-            .unwrap_or_else(|| format!("{}/{}", spec.namespace, crate::tenant::GATEWAY_NAME));
+            .unwrap_or_else(|| format!("{}/{}", spec.namespace, super::GATEWAY_NAME));
         let route = HttpRoute {
             name: Some("model".into()),
             matches: vec![HttpMatchRequest {

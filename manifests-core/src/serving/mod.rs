@@ -12,6 +12,10 @@ pub use kserve::{DEFAULT_SERVICE_ACCOUNT, KServe};
 pub use mlflow_serve::MlflowServe;
 pub use s3::{DEFAULT_S3_SECRET, S3Access};
 
+/// Name of the team's Istio Gateway: the tenant bundle creates it, and model routes attach to
+/// it unless a target names another.
+pub const GATEWAY_NAME: &str = "mlflow-gateway";
+
 use crate::meta::{self, ANNOTATION_PREFIX};
 use crate::{ManifestSet, Result, k8s_label, k8s_name};
 

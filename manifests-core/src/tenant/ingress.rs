@@ -7,10 +7,8 @@ use crate::crds::istio::{
     Destination, Gateway, GatewayPort, GatewayServer, GatewaySpec, HttpMatchRequest, HttpRewrite,
     HttpRoute, HttpRouteDestination, PortSelector, StringMatch, VirtualService, VirtualServiceSpec,
 };
+use crate::serving::GATEWAY_NAME;
 use crate::{ManifestSet, Result};
-
-/// Name of the team's Gateway; model routes attach to it too.
-pub const GATEWAY_NAME: &str = "mlflow-gateway";
 
 pub(crate) fn render(spec: &TenantSpec) -> Result<ManifestSet> {
     let ns = spec.namespace.as_str();

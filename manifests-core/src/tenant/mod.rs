@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-pub use ingress::GATEWAY_NAME;
+pub use crate::serving::GATEWAY_NAME;
 pub use mlflow_server::tracking_uri;
 pub use notebooks::OPT_IN_LABEL;
 pub use spec::{

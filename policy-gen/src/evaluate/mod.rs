@@ -8,6 +8,8 @@
 //! reaches itself. Cluster policies wrap that judgement (module `tiers`): an Admin rule
 //! decides before it, a Baseline rule after it for pods no NetworkPolicy isolates.
 
+mod tiers;
+
 use std::collections::HashMap;
 
 use serde::Serialize;
@@ -18,7 +20,7 @@ use crate::cluster::{Cluster, Endpoint, NAME_LABEL, PodId};
 use crate::cluster_policy::ClusterPolicy;
 use crate::policy::{NsScope, Peer, Policy, PortSpec, Proto, Rule};
 use crate::selector::{Labels, Selector};
-use crate::tiers::{FlowEnds, TierIndex};
+use tiers::{FlowEnds, TierIndex};
 
 /// Traffic direction, from the point of view of the pod whose side is judged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]

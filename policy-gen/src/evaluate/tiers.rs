@@ -4,9 +4,9 @@
 
 use manifests_core::crds::network_policy_api::{RuleAction, Tier};
 
+use super::{Direction, Evaluator, Side};
 use crate::cluster::{Cluster, Endpoint, PodId};
 use crate::cluster_policy::{ClusterPeer, ClusterPods, ClusterPolicy, ClusterRule, ProtocolMatch};
-use crate::evaluate::{Direction, Evaluator, Side};
 use crate::policy::{PortSpec, Proto};
 use crate::selector::Selector;
 

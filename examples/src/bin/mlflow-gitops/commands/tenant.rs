@@ -22,11 +22,8 @@ pub fn render(namespace: &str, config: Option<&Path>, out: &Path) -> Outcome {
         std::fs::write(out.join(&name), text)?;
         names.push(name);
     }
-    let kustomization = promotion_sync::layout::kustomization(&names)?;
-    std::fs::write(
-        out.join(promotion_sync::layout::KUSTOMIZATION),
-        kustomization,
-    )?;
+    let kustomization = manifests_core::kustomization(&names)?;
+    std::fs::write(out.join(manifests_core::KUSTOMIZATION_FILE), kustomization)?;
     println!(
         "{} objects in {} files under {}",
         set.len(),
