@@ -56,6 +56,8 @@
 
 mod blob;
 mod change_set;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod error;
 mod objects;
 mod outcome;

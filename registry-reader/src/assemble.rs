@@ -109,102 +109,31 @@ pub(crate) async fn promoted(
 
 /// Channels and validation; no IO.
 fn select(state: RawState, filter: &PromotionFilter) -> (Vec<Candidate>, Vec<VersionError>) {
+    let RawState {
+        versions,
+        aliases: alias_rows,
+        tags: tag_rows,
+        prompts,
+    } = state;
+    let aliases = aliases_by_version(&alias_rows);
+    let tags = tags_by_version(tag_rows);
+    let latest = latest_per_stage(&versions);
     let mut errors = Vec::new();
-    // foldhash: these maps hold every promoted row, and SipHash was a tenth of `promoted()`.
-    let mut aliases: FastMap<(&str, i64), Vec<&str>> = FastMap::default();
-    for (name, alias, version) in &state.aliases {
-        aliases
-            .entry((name.as_str(), *version))
-            .or_default()
-            .push(alias.as_str());
-    }
-    // name → version → tags: looked up by `&str`, without cloning each name for the key.
-    let mut tags: FastMap<String, FastMap<i64, BTreeMap<String, String>>> = FastMap::default();
-    for (name, version, key, value) in state.tags {
-        tags.entry(name)
-            .or_default()
-            .entry(version)
-            .or_default()
-            .insert(key, value);
-    }
-    // Highest version per (model, stage): MLflow's `get_latest_versions` rule.
-    let mut latest: FastMap<(&str, Stage), i64> = FastMap::default();
-    for v in &state.versions {
-        if let Some(stage) = v.stage.as_deref().and_then(Stage::from_db) {
-            let entry = latest.entry((v.name.as_str(), stage)).or_insert(v.version);
-            *entry = (*entry).max(v.version);
-        }
-    }
-
-    let mut candidates = Vec::new();
     let mut served = Vec::new();
-    for (index, raw) in state.versions.iter().enumerate() {
-        if state.prompts.contains(&raw.name) {
+    for (index, raw) in versions.iter().enumerate() {
+        if prompts.contains(&raw.name) {
             continue;
         }
-        let key = (raw.name.as_str(), raw.version);
         let stage = raw.stage.as_deref().and_then(Stage::from_db);
-        let mut channels = BTreeSet::new();
-        if let Some(stage) = stage
-            && filter.stages.contains(&stage)
-            && latest.get(&(raw.name.as_str(), stage)) == Some(&raw.version)
-        {
-            channels.insert(Channel::Stage(stage));
-        }
-        let mut version_aliases: Vec<String> = aliases
-            .get(&key)
-            .map(|a| a.iter().map(|s| s.to_string()).collect())
-            .unwrap_or_default();
-        version_aliases.sort();
-        for alias in &version_aliases {
-            if !filter.selects_alias(alias) {
-                continue;
-            }
-            if valid_alias(alias) {
-                channels.insert(Channel::Alias(alias.clone()));
-            } else {
-                errors.push(VersionError {
-                    name: raw.name.clone(),
-                    version: u64::try_from(raw.version).ok(),
-                    channels: Vec::new(),
-                    reason: format!(
-                        "alias {alias:?} is not a valid MLflow alias (letters, digits, `_`, `-`)"
-                    ),
-                });
-            }
-        }
+        let (version_aliases, channels) =
+            channels_of(raw, stage, filter, &latest, &aliases, &mut errors);
         // A version in a stage the filter does not select, or superseded in its stage, with no
         // selected alias: not promoted, nothing to report.
-        let channels: Vec<Channel> = channels.into_iter().collect();
-        let unknown_stage = stage.is_none();
-        if channels.is_empty() && !unknown_stage {
+        if channels.is_empty() && stage.is_some() {
             continue;
         }
         let version = u64::try_from(raw.version).ok().filter(|v| *v >= 1);
-        let problem = if version.is_none() {
-            Some(format!(
-                "version number {} is not a positive integer",
-                raw.version
-            ))
-        } else if raw.name.is_empty() {
-            Some("the registered model name is empty".to_owned())
-        } else if raw.name.len() > MAX_NAME_LEN {
-            Some(format!(
-                "the name is {} bytes long (limit {MAX_NAME_LEN})",
-                raw.name.len()
-            ))
-        } else if unknown_stage {
-            Some(format!(
-                "current_stage {:?} is not a stage MLflow writes (None, Staging, Production, Archived)",
-                raw.stage.as_deref().unwrap_or("NULL")
-            ))
-        } else {
-            raw.status
-                .as_deref()
-                .filter(|s| *s != "READY")
-                .map(|s| format!("its status is {s}, not READY"))
-        };
-        if let Some(reason) = problem {
+        if let Some(reason) = row_problem(raw, version, stage) {
             errors.push(VersionError {
                 name: truncate(&raw.name),
                 version,
@@ -213,16 +142,139 @@ fn select(state: RawState, filter: &PromotionFilter) -> (Vec<Candidate>, Vec<Ver
             });
             continue;
         }
+        let stage = stage.unwrap_or(Stage::None);
         served.push((
             index,
             version.unwrap_or_default(),
-            stage.unwrap_or(Stage::None),
+            stage,
             version_aliases,
             channels,
         ));
     }
-    // Second pass: move the strings out of the rows instead of cloning them.
-    let mut rows: Vec<Option<RawVersion>> = state.versions.into_iter().map(Some).collect();
+    (into_candidates(versions, served, tags), errors)
+}
+
+/// (name, version) → aliases, borrowing the rows' strings.
+// foldhash: these maps hold every promoted row, and SipHash was a tenth of `promoted()`.
+fn aliases_by_version(rows: &[(String, String, i64)]) -> FastMap<(&str, i64), Vec<&str>> {
+    let mut aliases: FastMap<(&str, i64), Vec<&str>> = FastMap::default();
+    for (name, alias, version) in rows {
+        aliases
+            .entry((name.as_str(), *version))
+            .or_default()
+            .push(alias.as_str());
+    }
+    aliases
+}
+
+/// name → version → tags: looked up by `&str`, without cloning each name for the key.
+type TagsByVersion = FastMap<String, FastMap<i64, BTreeMap<String, String>>>;
+
+fn tags_by_version(rows: Vec<(String, i64, String, String)>) -> TagsByVersion {
+    let mut tags: TagsByVersion = FastMap::default();
+    for (name, version, key, value) in rows {
+        tags.entry(name)
+            .or_default()
+            .entry(version)
+            .or_default()
+            .insert(key, value);
+    }
+    tags
+}
+
+/// Highest version per (model, stage): MLflow's `get_latest_versions` rule.
+fn latest_per_stage(versions: &[RawVersion]) -> FastMap<(&str, Stage), i64> {
+    let mut latest: FastMap<(&str, Stage), i64> = FastMap::default();
+    for v in versions {
+        if let Some(stage) = v.stage.as_deref().and_then(Stage::from_db) {
+            let entry = latest.entry((v.name.as_str(), stage)).or_insert(v.version);
+            *entry = (*entry).max(v.version);
+        }
+    }
+    latest
+}
+
+/// A version's aliases (sorted) and the channels the filter selects: its stage when it is the
+/// latest in it, and its valid aliases; an invalid selected alias is an error of the version.
+fn channels_of(
+    raw: &RawVersion,
+    stage: Option<Stage>,
+    filter: &PromotionFilter,
+    latest: &FastMap<(&str, Stage), i64>,
+    aliases: &FastMap<(&str, i64), Vec<&str>>,
+    errors: &mut Vec<VersionError>,
+) -> (Vec<String>, Vec<Channel>) {
+    let mut channels = BTreeSet::new();
+    if let Some(stage) = stage
+        && filter.stages.contains(&stage)
+        && latest.get(&(raw.name.as_str(), stage)) == Some(&raw.version)
+    {
+        channels.insert(Channel::Stage(stage));
+    }
+    let mut version_aliases: Vec<String> = aliases
+        .get(&(raw.name.as_str(), raw.version))
+        .map(|a| a.iter().map(|s| s.to_string()).collect())
+        .unwrap_or_default();
+    version_aliases.sort();
+    for alias in &version_aliases {
+        if !filter.selects_alias(alias) {
+            continue;
+        }
+        if valid_alias(alias) {
+            channels.insert(Channel::Alias(alias.clone()));
+        } else {
+            errors.push(VersionError {
+                name: raw.name.clone(),
+                version: u64::try_from(raw.version).ok(),
+                channels: Vec::new(),
+                reason: format!(
+                    "alias {alias:?} is not a valid MLflow alias (letters, digits, `_`, `-`)"
+                ),
+            });
+        }
+    }
+    (version_aliases, channels.into_iter().collect())
+}
+
+/// Why a promoted row cannot be served, if it cannot: MLflow never writes such a row, but a
+/// hand-edited or corrupted database can hold one.
+fn row_problem(raw: &RawVersion, version: Option<u64>, stage: Option<Stage>) -> Option<String> {
+    if version.is_none() {
+        Some(format!(
+            "version number {} is not a positive integer",
+            raw.version
+        ))
+    } else if raw.name.is_empty() {
+        Some("the registered model name is empty".to_owned())
+    } else if raw.name.len() > MAX_NAME_LEN {
+        Some(format!(
+            "the name is {} bytes long (limit {MAX_NAME_LEN})",
+            raw.name.len()
+        ))
+    } else if stage.is_none() {
+        Some(format!(
+            "current_stage {:?} is not a stage MLflow writes (None, Staging, Production, Archived)",
+            raw.stage.as_deref().unwrap_or("NULL")
+        ))
+    } else {
+        raw.status
+            .as_deref()
+            .filter(|s| *s != "READY")
+            .map(|s| format!("its status is {s}, not READY"))
+    }
+}
+
+/// A served row: its index, version, stage, aliases and channels.
+type Served = (usize, u64, Stage, Vec<String>, Vec<Channel>);
+
+/// The served rows as candidates, their strings moved out of the rows instead of cloned.
+fn into_candidates(
+    versions: Vec<RawVersion>,
+    served: Vec<Served>,
+    mut tags: TagsByVersion,
+) -> Vec<Candidate> {
+    let mut rows: Vec<Option<RawVersion>> = versions.into_iter().map(Some).collect();
+    let mut candidates = Vec::with_capacity(served.len());
     for (index, version, stage, aliases, channels) in served {
         let Some(raw) = rows[index].take() else {
             continue;
@@ -250,7 +302,7 @@ fn select(state: RawState, filter: &PromotionFilter) -> (Vec<Candidate>, Vec<Ver
             location,
         });
     }
-    (candidates, errors)
+    candidates
 }
 
 /// Resolves every candidate's location with batched lookups.
@@ -261,103 +313,127 @@ async fn resolve_all(
 ) -> Result<Vec<(ModelVersion, Result<String, String>)>, Error> {
     // `models:/<name>/<version>` hops first, so the batch lookups below see the final locations.
     let mut pending = Vec::with_capacity(candidates.len());
-    for Candidate {
-        version,
-        mut location,
-    } in candidates
-    {
-        let mut hops = 0;
-        while let Ok(Location::RegisteredVersion { name, version: v }) = &location {
-            hops += 1;
-            location = if hops > MAX_HOPS {
-                Err(format!(
-                    "models:/ references are nested more than {MAX_HOPS} deep (a cycle?)"
-                ))
-            } else {
-                match lookups
-                    .version_location(&version.workspace, name, *v)
-                    .await?
-                {
-                    Some(next) => resolve::classify(&next),
-                    None => Err(format!(
-                        "it refers to models:/{name}/{v}, which does not exist"
-                    )),
-                }
-            };
-        }
+    for Candidate { version, location } in candidates {
+        let location = follow_registered_versions(&version.workspace, location, lookups).await?;
         pending.push((version, location));
     }
-
-    let ids = |want: fn(&Location) -> Option<&String>| -> Vec<String> {
-        let set: BTreeSet<&String> = pending
-            .iter()
-            .filter_map(|(_, l)| l.as_ref().ok().and_then(want))
-            .collect();
-        set.into_iter().cloned().collect()
-    };
-    let model_ids = ids(|l| match l {
-        Location::LoggedModel(id) => Some(id),
-        _ => None,
-    });
-    let run_ids = ids(|l| match l {
-        Location::Run { run_id, .. } => Some(run_id),
-        _ => None,
-    });
-    let logged = if model_ids.is_empty() {
-        HashMap::new()
-    } else {
-        lookups.logged_models(&model_ids).await?
-    };
-    let runs = if run_ids.is_empty() {
-        HashMap::new()
-    } else {
-        lookups.runs(&run_ids).await?
-    };
-
+    let found = Found::look_up(&pending, lookups).await?;
     Ok(pending
         .into_iter()
         .map(|(version, location)| {
-            // A location that came straight from the row was classified already; one that came
-            // from a lookup is registry data too and is held to the same rules below.
-            let looked_up = !matches!(location, Ok(Location::Uri(_)));
-            let uri = location.and_then(|l| match l {
-                Location::Uri(uri) => Ok(uri),
-                Location::LoggedModel(id) => logged
-                    .get(&id)
-                    .map(|loc| resolve::join(loc, ""))
-                    .ok_or_else(|| {
-                        format!("logged model {id} is not in this registry's `logged_models`")
-                    }),
-                Location::Run { run_id, path } => runs
-                    .get(&run_id)
-                    .map(|root| resolve::join(root, &path))
-                    .ok_or_else(|| format!("run {run_id} is not in this registry's `runs`")),
-                Location::MlflowArtifacts(path) => artifacts_destination
-                    .map(|dest| resolve::join(dest, &path))
-                    .ok_or_else(|| {
-                        format!(
-                            "its location mlflow-artifacts:/{path} needs the tracking server's \
-                             --artifacts-destination (set the artifacts destination)"
-                        )
-                    }),
-                Location::RegisteredVersion { .. } => {
-                    Err("unresolved models:/ reference".to_owned())
-                }
-            });
-            let uri = uri.and_then(|u| {
-                if !looked_up {
-                    return Ok(u);
-                }
-                match resolve::classify(&u)? {
-                    Location::Uri(u) => Ok(u),
-                    other => Err(format!(
-                        "it resolves to {other:?}, which is not a concrete URI"
-                    )),
-                }
-            });
+            let uri = found.concrete_uri(location, artifacts_destination);
             (version, uri)
         })
         .collect())
+}
+
+/// Where a chain of `models:/<name>/<version>` references ends (at most [`MAX_HOPS`] deep).
+async fn follow_registered_versions(
+    workspace: &str,
+    mut location: Result<Location, String>,
+    lookups: &dyn Lookups,
+) -> Result<Result<Location, String>, Error> {
+    let mut hops = 0;
+    while let Ok(Location::RegisteredVersion { name, version }) = &location {
+        hops += 1;
+        location = if hops > MAX_HOPS {
+            Err(format!(
+                "models:/ references are nested more than {MAX_HOPS} deep (a cycle?)"
+            ))
+        } else {
+            match lookups.version_location(workspace, name, *version).await? {
+                Some(next) => resolve::classify(&next),
+                None => Err(format!(
+                    "it refers to models:/{name}/{version}, which does not exist"
+                )),
+            }
+        };
+    }
+    Ok(location)
+}
+
+/// The logged models' and runs' artifact locations, each looked up once for all versions.
+struct Found {
+    logged: HashMap<String, String>,
+    runs: HashMap<String, String>,
+}
+
+impl Found {
+    async fn look_up(
+        pending: &[(ModelVersion, Result<Location, String>)],
+        lookups: &dyn Lookups,
+    ) -> Result<Found, Error> {
+        let ids = |want: fn(&Location) -> Option<&String>| -> Vec<String> {
+            let set: BTreeSet<&String> = pending
+                .iter()
+                .filter_map(|(_, l)| l.as_ref().ok().and_then(want))
+                .collect();
+            set.into_iter().cloned().collect()
+        };
+        let model_ids = ids(|l| match l {
+            Location::LoggedModel(id) => Some(id),
+            _ => None,
+        });
+        let run_ids = ids(|l| match l {
+            Location::Run { run_id, .. } => Some(run_id),
+            _ => None,
+        });
+        let logged = if model_ids.is_empty() {
+            HashMap::new()
+        } else {
+            lookups.logged_models(&model_ids).await?
+        };
+        let runs = if run_ids.is_empty() {
+            HashMap::new()
+        } else {
+            lookups.runs(&run_ids).await?
+        };
+        Ok(Found { logged, runs })
+    }
+
+    /// The concrete URI of `location`, or why there is none.
+    fn concrete_uri(
+        &self,
+        location: Result<Location, String>,
+        artifacts_destination: Option<&str>,
+    ) -> Result<String, String> {
+        // A location that came straight from the row was classified already; one that came
+        // from a lookup is registry data too and is held to the same rules below.
+        let looked_up = !matches!(location, Ok(Location::Uri(_)));
+        let uri = location.and_then(|l| match l {
+            Location::Uri(uri) => Ok(uri),
+            Location::LoggedModel(id) => self
+                .logged
+                .get(&id)
+                .map(|loc| resolve::join(loc, ""))
+                .ok_or_else(|| {
+                    format!("logged model {id} is not in this registry's `logged_models`")
+                }),
+            Location::Run { run_id, path } => self
+                .runs
+                .get(&run_id)
+                .map(|root| resolve::join(root, &path))
+                .ok_or_else(|| format!("run {run_id} is not in this registry's `runs`")),
+            Location::MlflowArtifacts(path) => artifacts_destination
+                .map(|dest| resolve::join(dest, &path))
+                .ok_or_else(|| {
+                    format!(
+                        "its location mlflow-artifacts:/{path} needs the tracking server's \
+                         --artifacts-destination (set the artifacts destination)"
+                    )
+                }),
+            Location::RegisteredVersion { .. } => Err("unresolved models:/ reference".to_owned()),
+        })?;
+        if !looked_up {
+            return Ok(uri);
+        }
+        match resolve::classify(&uri)? {
+            Location::Uri(u) => Ok(u),
+            other => Err(format!(
+                "it resolves to {other:?}, which is not a concrete URI"
+            )),
+        }
+    }
 }
 
 /// Feeds `state` into `hasher` unambiguously (every field length-prefixed), in a stable order.

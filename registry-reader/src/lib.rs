@@ -51,6 +51,8 @@
 #![forbid(unsafe_code)]
 
 mod assemble;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod error;
 mod open;
 mod registry;

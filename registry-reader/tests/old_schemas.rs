@@ -23,8 +23,8 @@ async fn check(version: &str) -> registry_reader::Promoted {
     let promoted = suite::read_promoted(&format!("sqlite:///{}", db.display())).await;
     assert!(promoted.errors.is_empty(), "{:?}", promoted.errors);
     assert_eq!(
-        suite::actual(&promoted),
-        suite::expected(&report, "file:///unused")
+        registry_reader::conformance::actual(&promoted),
+        registry_reader::conformance::expected(&report, "file:///unused")
     );
     promoted
 }

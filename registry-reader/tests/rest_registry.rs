@@ -1,21 +1,18 @@
 //! `RestRegistry` against a real `mlflow server` agrees with `SqlRegistry` on the same store, and
 //! both agree with MLflow's own client.
 
-#[allow(dead_code)] // shared with the other test binaries; this one uses the suite only
-mod suite;
-
 use registry_reader::{ModelRegistry, PromotionFilter, RestRegistry, SqlRegistry, resolve};
 use testkit::databases::Backend;
 use testkit::mlflow_server::MlflowServer;
 
 async fn agree(backend: Backend) {
-    let built = suite::scenario().build(backend);
+    let built = registry_reader::conformance::scenario().build(backend);
     let server = MlflowServer::start(&built);
     let destination = resolve::file_uri(&built.artifacts_destination().to_string_lossy());
     let rest = RestRegistry::new(server.url())
         .expect("rest")
         .with_artifacts_destination(destination.clone());
-    suite::registry_suite(&rest, &built, &destination).await;
+    registry_reader::conformance::run_all(&rest, &built, &destination).await;
 
     let sql = SqlRegistry::connect(&built.backend_store_uri())
         .await

@@ -9,7 +9,7 @@ use testkit::databases::Backend;
 use testkit::mlflow::{ModelSpec, Scenario, VersionSpec};
 
 async fn conformance(backend: Backend) {
-    let built = suite::scenario().build(backend);
+    let built = registry_reader::conformance::scenario().build(backend);
     if backend == Backend::MariaDb {
         assert!(
             built.report().errors.iter().any(|e| e.model == "iris"),
@@ -28,7 +28,7 @@ async fn conformance(backend: Backend) {
         .await
         .expect("connect")
         .with_artifacts_destination(destination.clone());
-    suite::registry_suite(&registry, &built, &destination).await;
+    registry_reader::conformance::run_all(&registry, &built, &destination).await;
 }
 
 #[tokio::test]
