@@ -83,18 +83,14 @@ impl Fixture<'_> {
                 .unwrap();
             let writer =
                 GixWriter::open(&remote.url(), &remote.scratch_path().join(work), "main").unwrap();
-            let mut sync = Reconciler::new(
-                reader,
-                writer,
-                Box::new(MlflowServe::default()),
-                resolver(&self.bucket),
-                &self.bucket.uri(mirror),
-                Settings::new("bench"),
-            )
-            .unwrap();
+            let mut builder = Reconciler::builder(reader, writer, self.bucket.uri(mirror))
+                .target(Box::new(MlflowServe::default()))
+                .resolver(resolver(&self.bucket))
+                .settings(Settings::new("bench"));
             if let Some(cache) = cache {
-                sync = sync.with_cache(cache);
+                builder = builder.cache(cache);
             }
+            let mut sync = builder.build().unwrap();
             let report = sync.run_once().await.unwrap();
             assert!(report.problems.is_empty(), "{:?}", report.problems);
             (started.elapsed(), report.commit.is_some())

@@ -79,15 +79,12 @@ fn watch_lag(c: &mut Criterion) {
             runtime.block_on(async move {
                 let reader = SqlRegistry::connect(&uri).await.unwrap();
                 let writer = GixWriter::open(&url, &work, "main").unwrap();
-                let mut sync = Reconciler::new(
-                    reader,
-                    writer,
-                    Box::new(MlflowServe::default()),
-                    resolver,
-                    &mirror,
-                    Settings::new("bench"),
-                )
-                .unwrap();
+                let mut sync = Reconciler::builder(reader, writer, mirror)
+                    .target(Box::new(MlflowServe::default()))
+                    .resolver(resolver)
+                    .settings(Settings::new("bench"))
+                    .build()
+                    .unwrap();
                 let options = WatchOptions {
                     wake_file: Some(db_file),
                     ..Default::default()

@@ -1,4 +1,4 @@
-//! The desired state: one deployment per (model, channel), and where its files live.
+//! What is wanted: one deployment per (model, channel), and where its files live.
 
 use std::collections::BTreeMap;
 
@@ -28,7 +28,12 @@ impl Deployment {
     /// `<model>/<channel>`: the directory under the managed prefix, both parts as
     /// [`k8s_label`]s (valid, injective path segments for free-text names).
     pub fn dir(&self) -> String {
-        format!("{}/{}", k8s_label(&self.model), k8s_label(&self.channel))
+        Self::dir_of(&self.model, &self.channel)
+    }
+
+    /// The directory of `model`'s `channel` (see [`dir`](Self::dir)).
+    pub fn dir_of(model: &str, channel: &str) -> String {
+        format!("{}/{}", k8s_label(model), k8s_label(channel))
     }
 
     /// `<model>/<version>`: the mirror's place under the mirror root.

@@ -18,13 +18,17 @@ pub enum Error {
     #[error("manifests: {0}")]
     Manifests(#[from] manifests_core::Error),
     /// A template could not be rendered.
-    #[error("template {name}: {message}")]
+    #[error("template {name}: {source}")]
     Template {
         /// Which template.
         name: &'static str,
-        /// askama's message.
-        message: String,
+        /// askama's error.
+        #[source]
+        source: askama::Error,
     },
+    /// The runtime shut down while git work was running on its blocking threads.
+    #[error("git work was cancelled: the runtime is shutting down")]
+    Cancelled,
     /// A version's source is a local directory outside
     /// [`Settings::local_source_roots`](crate::Settings::local_source_roots).
     #[error(

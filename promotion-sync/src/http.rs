@@ -8,8 +8,8 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::Metrics;
 
-/// Serves `metrics` on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
+/// Serves `metrics` on `listener` (`/metrics`, `/healthz`, `/livez`) until the task is dropped.
+pub async fn serve_metrics(listener: TcpListener, metrics: Arc<Metrics>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;

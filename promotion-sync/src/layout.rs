@@ -13,9 +13,8 @@ use std::collections::BTreeMap;
 use askama::Template;
 use gitops_writer::{BlobId, FileContent};
 use manifests_core::{ServingSpec, ServingTarget, yaml};
-use serde::Serialize;
 
-use crate::desired::Deployment;
+use crate::deployment::Deployment;
 use crate::{Error, Result};
 
 /// File contents by path: bytes just rendered (shared, not copied, with the git writer's change
@@ -162,24 +161,11 @@ impl RenderKey {
 }
 
 /// The file every directory gets, listing its resources.
-pub const KUSTOMIZATION: &str = "kustomization.yaml";
+pub const KUSTOMIZATION: &str = manifests_core::KUSTOMIZATION_FILE;
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Kustomization<'a> {
-    api_version: &'a str,
-    kind: &'a str,
-    resources: &'a [String],
-}
-
-/// A kustomization.yaml listing `resources`, written by the YAML emitter like every manifest.
+/// A kustomization.yaml listing `resources`.
 pub fn kustomization(resources: &[String]) -> Result<Vec<u8>> {
-    let doc = Kustomization {
-        api_version: "kustomize.config.k8s.io/v1beta1",
-        kind: "Kustomization",
-        resources,
-    };
-    Ok(yaml::to_document(&doc, KUSTOMIZATION)?.into_bytes())
+    Ok(manifests_core::kustomization(resources)?.into_bytes())
 }
 
 /// What one deployment directory serves (read back from its annotations for the commit message
@@ -196,6 +182,19 @@ pub struct Deployed {
     pub run_id: Option<String>,
     /// The mirror the manifests point at.
     pub model_uri: String,
+}
+
+impl Deployed {
+    /// What `deployment` serves from the mirror at `model_uri`.
+    pub fn of(deployment: &Deployment, model_uri: &str) -> Deployed {
+        Deployed {
+            model: deployment.model.clone(),
+            channel: deployment.channel.clone(),
+            version: deployment.version.to_string(),
+            run_id: deployment.run_id.clone(),
+            model_uri: model_uri.to_owned(),
+        }
+    }
 }
 
 /// The files of one deployment directory (names relative to it), including its kustomization.
@@ -335,7 +334,7 @@ pub fn readme(deployed: &[(&str, &Deployed)]) -> Result<Vec<u8>> {
         .render()
         .map_err(|e| Error::Template {
             name: "readme.md",
-            message: e.to_string(),
+            source: e,
         })?;
     Ok(text.into_bytes())
 }

@@ -39,14 +39,12 @@
 //! std::process::Command::new("git").args(["init", "--quiet", "--bare"]).arg(&remote).status()?;
 //!
 //! let writer = gitops_writer::GixWriter::open(&format!("file://{}", remote.display()), &tmp.path().join("work"), "main")?;
-//! let mut sync = promotion_sync::Reconciler::new(
-//!     OneModel { dir: model.display().to_string() },
-//!     writer,
-//!     Box::new(manifests_core::MlflowServe::default()),
-//!     Arc::new(artifact_store::Resolver::default()),
-//!     "memory://mirror",
-//!     promotion_sync::Settings::new("team-a"),
-//! )?;
+//! let registry = OneModel { dir: model.display().to_string() };
+//! let mut sync = promotion_sync::Reconciler::builder(registry, writer, "memory://mirror")
+//!     .target(Box::new(manifests_core::MlflowServe::default()))
+//!     .resolver(Arc::new(artifact_store::Resolver::default()))
+//!     .settings(promotion_sync::Settings::new("team-a"))
+//!     .build()?;
 //! let report = sync.run_once().await?;
 //! assert_eq!(report.commit.unwrap().changes, ["iris production: new, version 3"]);
 //! assert!(sync.run_once().await?.unchanged_registry, "same fingerprint: no work");
@@ -56,21 +54,31 @@
 #![forbid(unsafe_code)]
 
 mod current;
+mod deployment;
 mod desired;
 mod error;
-pub mod http;
-pub mod layout;
+mod http;
+mod layout;
 mod message;
 mod metrics;
+mod mirroring;
 mod parallel;
 mod pass_cache;
+mod phases;
+mod plan;
 mod reconciler;
+mod report;
+mod settings;
 mod watch;
 
-pub use desired::{Deployment, channel_name, deployments};
+pub use deployment::{Deployment, channel_name, deployments};
 pub use error::{Error, Result};
+pub use http::serve_metrics;
+pub use layout::Deployed;
 pub use message::Change;
 pub use metrics::Metrics;
 pub use pass_cache::PassCache;
-pub use reconciler::{Commit, Mirrored, PassReport, Plan, Problem, Reconciler, Settings};
+pub use reconciler::{Reconciler, ReconcilerBuilder};
+pub use report::{Commit, Mirrored, PassReport, Plan, Problem};
+pub use settings::Settings;
 pub use watch::{WatchOptions, watch};

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use askama::Template;
 
 use crate::layout::{CurrentDir, Deployed, display_name};
-use crate::reconciler::Problem;
+use crate::report::Problem;
 use crate::{Error, Result};
 
 /// One deployment that changes in a commit.
@@ -98,6 +98,6 @@ pub fn commit_message(prefix: &str, changes: &[Change], problems: &[Problem]) ->
     .render()
     .map_err(|e| Error::Template {
         name: "commit_message.txt",
-        message: e.to_string(),
+        source: e,
     })
 }

@@ -36,7 +36,7 @@ impl Default for WatchOptions {
 /// Runs passes until `shutdown` completes. A pass in progress when it does is finished (a pass
 /// is safe to abandon too, but finishing avoids redoing its copies), then the loop returns.
 /// `on_pass` sees every result (for logging); `metrics` records them.
-pub async fn watch<R: ModelRegistry, W: GitOpsWriter>(
+pub async fn watch<R: ModelRegistry, W: GitOpsWriter + Send + 'static>(
     reconciler: &mut Reconciler<R, W>,
     options: &WatchOptions,
     metrics: &Metrics,

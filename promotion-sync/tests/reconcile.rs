@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use artifact_store::{Resolver, is_complete};
 use gitops_writer::GixWriter;
 use manifests_core::{ManifestSet, MlflowServe, ServingSpec, ServingTarget};
-use promotion_sync::{Reconciler, Settings};
+use promotion_sync::{Reconciler, ReconcilerBuilder, Settings};
 use registry_reader::SqlRegistry;
 use testkit::databases::Backend;
 use testkit::git::GitRemote;
@@ -29,36 +29,38 @@ async fn reconciler(
     remote: &GitRemote,
     work: &str,
 ) -> Reconciler<SqlRegistry, GixWriter> {
-    reconciler_with(
-        registry,
-        bucket,
-        remote,
-        work,
-        Box::new(MlflowServe::default()),
-    )
-    .await
+    builder(registry, bucket, remote, work)
+        .await
+        .build()
+        .expect("a reconciler")
 }
 
-async fn reconciler_with(
+/// A reconciler on the work directory `w` that remembers clean passes in `cache`.
+async fn cached_reconciler(
+    registry: &Registry,
+    bucket: &Bucket<'_>,
+    remote: &GitRemote,
+    cache: promotion_sync::PassCache,
+) -> Reconciler<SqlRegistry, GixWriter> {
+    let builder = builder(registry, bucket, remote, "w").await;
+    builder.cache(cache).build().expect("a reconciler")
+}
+
+/// A reconciler of the seed's team on the bucket's `models` mirror, serving with MlflowServe
+/// unless the caller sets another target.
+async fn builder(
     registry: &Registry,
     bucket: &Bucket<'_>,
     remote: &GitRemote,
     work: &str,
-    target: Box<dyn ServingTarget>,
-) -> Reconciler<SqlRegistry, GixWriter> {
+) -> ReconcilerBuilder<SqlRegistry, GixWriter> {
     let reader = SqlRegistry::connect(&registry.backend_store_uri())
         .await
         .unwrap();
     let writer = GixWriter::open(&remote.url(), &remote.scratch_path().join(work), "main").unwrap();
-    Reconciler::new(
-        reader,
-        writer,
-        target,
-        resolver(bucket),
-        &bucket.uri("models"),
-        Settings::new("qooba"),
-    )
-    .expect("a reconciler")
+    Reconciler::builder(reader, writer, bucket.uri("models"))
+        .resolver(resolver(bucket))
+        .settings(Settings::new("qooba"))
 }
 
 fn seed_registry() -> Registry {
@@ -275,46 +277,34 @@ async fn the_pass_cache_skips_only_what_nobody_changed() {
     let cache_file = remote.scratch_path().join("last-pass.json");
     let cached = |identity: &str| promotion_sync::PassCache::new(&cache_file, identity);
 
-    let mut first = reconciler(&registry, &bucket, &remote, "w")
-        .await
-        .with_cache(cached("a"));
+    let mut first = cached_reconciler(&registry, &bucket, &remote, cached("a")).await;
     assert!(first.run_once().await.unwrap().commit.is_some());
     drop(first);
 
     // A fresh process: same registry, same remote head, same configuration: nothing to do.
-    let mut again = reconciler(&registry, &bucket, &remote, "w")
-        .await
-        .with_cache(cached("a"));
+    let mut again = cached_reconciler(&registry, &bucket, &remote, cached("a")).await;
     assert!(again.run_once().await.unwrap().unchanged_registry);
     drop(again);
 
     // Another configuration must not trust it.
-    let mut other = reconciler(&registry, &bucket, &remote, "w")
-        .await
-        .with_cache(cached("b"));
+    let mut other = cached_reconciler(&registry, &bucket, &remote, cached("b")).await;
     let report = other.run_once().await.unwrap();
     assert!(!report.unchanged_registry && report.commit.is_none());
     drop(other);
 
     // A human commit moves the head: a full pass (which finds nothing to change in the prefix).
     remote.human_commit("notes.txt", "hello\n", "a human");
-    let mut after_human = reconciler(&registry, &bucket, &remote, "w")
-        .await
-        .with_cache(cached("b"));
+    let mut after_human = cached_reconciler(&registry, &bucket, &remote, cached("b")).await;
     let report = after_human.run_once().await.unwrap();
     assert!(!report.unchanged_registry && report.commit.is_none());
     drop(after_human);
 
     // A registry change: a full pass that commits.
     registry.client("client.transition_model_version_stage('iris', '1', 'Archived')");
-    let mut after_change = reconciler(&registry, &bucket, &remote, "w")
-        .await
-        .with_cache(cached("b"));
+    let mut after_change = cached_reconciler(&registry, &bucket, &remote, cached("b")).await;
     assert!(after_change.run_once().await.unwrap().commit.is_some());
     drop(after_change);
-    let mut settled = reconciler(&registry, &bucket, &remote, "w")
-        .await
-        .with_cache(cached("b"));
+    let mut settled = cached_reconciler(&registry, &bucket, &remote, cached("b")).await;
     assert!(settled.run_once().await.unwrap().unchanged_registry);
 }
 
@@ -402,9 +392,12 @@ async fn a_fresh_process_renders_only_what_changed() {
                 inner: MlflowServe::default(),
                 renders: renders.clone(),
             };
-            let sync = reconciler_with(registry, bucket, remote, "w", Box::new(target))
+            let sync = builder(registry, bucket, remote, "w")
                 .await
-                .with_cache(promotion_sync::PassCache::new(&cache_file, identity));
+                .target(Box::new(target))
+                .cache(promotion_sync::PassCache::new(&cache_file, identity))
+                .build()
+                .expect("a reconciler");
             // Construction renders the target's probe: count the pass's renders only.
             renders.store(0, Ordering::SeqCst);
             sync
@@ -492,14 +485,11 @@ async fn a_target_that_cannot_render_the_probe_still_syncs() {
     let bucket = SeaweedFs::shared().bucket();
     let remote = GitRemote::new();
     // A failed probe is not fatal: the helper's `expect` would fail otherwise.
-    let mut sync = reconciler_with(
-        &registry,
-        &bucket,
-        &remote,
-        "w",
-        Box::new(Picky(MlflowServe::default())),
-    )
-    .await;
+    let mut sync = builder(&registry, &bucket, &remote, "w")
+        .await
+        .target(Box::new(Picky(MlflowServe::default())))
+        .build()
+        .expect("a reconciler");
     let report = sync.run_once().await.unwrap();
     assert_eq!(report.deployments, 3);
     assert!(report.commit.is_some() && report.problems.is_empty());

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use artifact_store::Resolver;
+use artifact_store::{Mirror, Resolver};
 use gitops_writer::{GitCli, GixWriter, SshAuth, TokenAuth, TokenSource};
 use manifests_core::meta::SecretKeyRef;
 use manifests_core::serving::S3Access;
@@ -115,7 +115,7 @@ pub fn resolver(artifacts_destination: Option<&str>) -> Resolver {
 }
 
 /// Builds the reconciler; also returns the SQLite file to watch, if the registry is one.
-pub async fn build(args: &PipelineArgs) -> Outcome<(Sync, Option<PathBuf>)> {
+pub async fn build(args: &PipelineArgs, copier: Mirror) -> Outcome<(Sync, Option<PathBuf>)> {
     let registry_uri = required(&args.registry, "registry", "registry")?;
     let mirror = required(&args.mirror, "mirror", "mirror")?;
     let repo = required(&args.repo, "repo", "repo")?;
@@ -167,16 +167,14 @@ pub async fn build(args: &PipelineArgs) -> Outcome<(Sync, Option<PathBuf>)> {
     // Everything that shapes the output names the cache, so a changed flag makes a full pass.
     let identity = format!("mlflow-gitops {} {args:?}", env!("CARGO_PKG_VERSION"));
     let cache = PassCache::new(work_dir.join("last-pass.json"), identity);
-    let reconciler = Reconciler::new(
-        registry,
-        writer,
-        target(args),
-        Arc::new(resolver(destination)),
-        &mirror,
-        settings,
-    )
-    .map_err(|e| usage(format!("{e}")))?
-    .with_cache(cache);
+    let reconciler = Reconciler::builder(registry, writer, mirror)
+        .target(target(args))
+        .resolver(Arc::new(resolver(destination)))
+        .settings(settings)
+        .mirror(copier)
+        .cache(cache)
+        .build()
+        .map_err(|e| usage(format!("{e}")))?;
     Ok((reconciler, sqlite_file(&registry_uri)))
 }
 

@@ -14,7 +14,12 @@ use crate::progress::terminal_progress;
 /// One pass (or, with --dry-run, the plan of one).
 pub async fn sync(args: SyncArgs) -> Outcome {
     let pipeline = merge(args.pipeline)?;
-    let (mut reconciler, _) = build(&pipeline).await?;
+    // A terminal sees the mirror's progress.
+    let mirror = match terminal_progress() {
+        Some(hook) => Mirror::new().with_progress(hook),
+        None => Mirror::new(),
+    };
+    let (mut reconciler, _) = build(&pipeline, mirror).await?;
     if args.dry_run {
         let plan = reconciler.plan().await?;
         if args.json {
@@ -23,9 +28,6 @@ pub async fn sync(args: SyncArgs) -> Outcome {
             print_plan(&plan);
         }
         return Ok(());
-    }
-    if let Some(hook) = terminal_progress() {
-        reconciler = reconciler.with_mirror(Mirror::new().with_progress(hook));
     }
     let report = reconciler.run_once().await?;
     if args.json {
@@ -91,13 +93,16 @@ fn print_report(report: &PassReport) {
 /// The daemon: passes until SIGTERM or Ctrl-C, serving /metrics, /healthz and /livez.
 pub async fn watch(args: WatchArgs) -> Outcome {
     let pipeline = merge(args.pipeline)?;
-    let (mut reconciler, wake_file) = build(&pipeline).await?;
+    let (mut reconciler, wake_file) = build(&pipeline, Mirror::new()).await?;
     let metrics = Arc::new(Metrics::new());
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|e| usage(format!("--listen {}: {e}", args.listen)))?;
     tracing::info!(listen = %args.listen, interval = ?args.interval, "watching");
-    let server = tokio::spawn(promotion_sync::http::serve(listener, Arc::clone(&metrics)));
+    let server = tokio::spawn(promotion_sync::serve_metrics(
+        listener,
+        Arc::clone(&metrics),
+    ));
     let options = WatchOptions {
         interval: args.interval,
         max_backoff: args.max_backoff,

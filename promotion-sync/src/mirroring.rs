@@ -1,0 +1,265 @@
+//! The mirror step of a pass: every wanted version's artifacts complete under the mirror root
+//! before any manifest refers to them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use artifact_store::{Location, Mirror, MirrorReport, Resolver, is_complete};
+use futures::StreamExt;
+
+use crate::deployment::Deployment;
+use crate::report::{Mirrored, Problem};
+use crate::{Error, Result};
+
+/// Where mirrors go and how they are made.
+pub(crate) struct Mirroring {
+    pub(crate) resolver: Arc<Resolver>,
+    pub(crate) root: Location,
+    pub(crate) mirror: Mirror,
+    pub(crate) concurrency: usize,
+    pub(crate) local_source_roots: Option<Vec<PathBuf>>,
+}
+
+/// What the mirror step found or made.
+#[derive(Debug, Default)]
+pub(crate) struct Mirrors {
+    /// The mirror URI of each complete version, by (model dir, version).
+    pub(crate) ready: BTreeMap<(String, String), String>,
+    /// The mirrors copied (or, when only checking, those still to copy).
+    pub(crate) mirrored: Vec<Mirrored>,
+    /// The versions whose mirror failed.
+    pub(crate) problems: Vec<Problem>,
+}
+
+/// A version to mirror and the channels that want it.
+type Wanted<'a> = BTreeMap<(String, String), (&'a Deployment, Vec<String>)>;
+
+impl Mirroring {
+    /// Where `deployment`'s version is mirrored.
+    pub(crate) fn location(&self, deployment: &Deployment) -> Location {
+        let (model, version) = deployment.mirror_path();
+        self.root.child(&model).child(&version)
+    }
+
+    /// Makes (or, when `copy` is false, only checks) the mirror of every wanted version. A
+    /// version whose mirror `committed` refers to is complete already: a committed manifest only
+    /// ever points at a complete mirror (mirrors finish before the commit, and garbage collection
+    /// spares referenced ones), so it costs no request.
+    pub(crate) async fn mirror_all(
+        &self,
+        wanted: &[Deployment],
+        copy: bool,
+        committed: &BTreeSet<String>,
+    ) -> Result<Mirrors> {
+        let results: Vec<_> = futures::stream::iter(by_version(wanted))
+            .map(|(key, (d, channels))| async move {
+                let dst = self.location(d);
+                let outcome = if committed.contains(dst.uri()) {
+                    Ok(None)
+                } else {
+                    self.mirror_one(d, &dst, copy).await
+                };
+                (key, d, channels, dst, outcome)
+            })
+            .buffer_unordered(self.concurrency.max(1))
+            .collect()
+            .await;
+        let mut out = Mirrors::default();
+        for (key, d, channels, dst, outcome) in results {
+            match outcome {
+                Ok(None) => {
+                    out.ready.insert(key, dst.uri().to_owned());
+                }
+                Ok(Some(copied)) => {
+                    if copy {
+                        out.ready.insert(key, dst.uri().to_owned());
+                    }
+                    out.mirrored.push(Mirrored {
+                        model: d.model.clone(),
+                        version: d.version,
+                        files: copied.files,
+                        uploaded: copied.uploaded,
+                        uploaded_bytes: copied.uploaded_bytes,
+                    });
+                }
+                Err(e) if fails_the_pass(&e) => return Err(e),
+                Err(e) => out.problems.push(Problem::new(
+                    d.model.clone(),
+                    Some(d.version),
+                    channels,
+                    format!("mirror failed: {e}"),
+                )),
+            }
+        }
+        out.mirrored
+            .sort_by(|a, b| (&a.model, a.version).cmp(&(&b.model, b.version)));
+        Ok(out)
+    }
+
+    /// None when the mirror is already complete; the copy's report otherwise (an empty report
+    /// when only checking).
+    async fn mirror_one(
+        &self,
+        d: &Deployment,
+        dst: &Location,
+        copy: bool,
+    ) -> Result<Option<MirrorReport>> {
+        if is_complete(dst).await? {
+            return Ok(None);
+        }
+        if !copy {
+            return Ok(Some(MirrorReport::default()));
+        }
+        let src = self.resolver.resolve(&d.artifact_uri)?;
+        check_local_source(self.local_source_roots.as_deref(), &src)?;
+        Ok(Some(self.mirror.mirror(&src, dst).await?))
+    }
+
+    /// The mirrors (relative to the root) that `model_uris` refer to, for garbage collection.
+    pub(crate) fn referenced<'a>(
+        &self,
+        model_uris: impl Iterator<Item = &'a str>,
+    ) -> BTreeSet<String> {
+        let root = self.root.uri().trim_end_matches('/');
+        model_uris
+            .filter_map(|uri| uri.strip_prefix(root))
+            .map(|rest| rest.trim_start_matches('/').to_owned())
+            .collect()
+    }
+}
+
+/// The wanted versions, each once, with the channels that serve it.
+fn by_version(wanted: &[Deployment]) -> Wanted<'_> {
+    let mut versions: Wanted<'_> = BTreeMap::new();
+    for d in wanted {
+        versions
+            .entry(d.mirror_path())
+            .or_insert_with(|| (d, Vec::new()))
+            .1
+            .push(d.channel.clone());
+    }
+    versions
+}
+
+/// Refuses a local source outside the allowed roots: whoever can write the registry could
+/// otherwise have this process copy any file it can read (its own git key, say) into the bucket
+/// that model servers read.
+fn check_local_source(roots: Option<&[PathBuf]>, src: &Location) -> Result<()> {
+    let (Some(roots), Some(path)) = (roots, src.local_path()) else {
+        return Ok(());
+    };
+    if roots.iter().any(|root| path.starts_with(root)) {
+        return Ok(());
+    }
+    Err(Error::SourceNotAllowed {
+        uri: src.uri().to_owned(),
+        roots: roots.to_vec(),
+    })
+}
+
+/// Whether a failed mirror stops the whole pass instead of skipping its version: an outage of a
+/// store, or any store failure at the destination, would fail every version alike, and skipping
+/// them all would commit a repository emptied by a network blip.
+fn fails_the_pass(error: &Error) -> bool {
+    match error {
+        Error::Mirror(e) => e.is_outage() || e.side() == Some(artifact_store::Side::Destination),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployment(model: &str, version: u64, channel: &str) -> Deployment {
+        Deployment {
+            model: model.into(),
+            version,
+            channel: channel.into(),
+            artifact_uri: format!("file:///registry/{model}/{version}"),
+            run_id: None,
+            source: String::new(),
+            tags: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn a_version_on_two_channels_is_mirrored_once() {
+        let wanted = [
+            deployment("wine", 3, "champion"),
+            deployment("wine", 3, "production"),
+            deployment("wine", 4, "staging"),
+        ];
+        let versions = by_version(&wanted);
+        let channels: Vec<_> = versions
+            .iter()
+            .map(|((model, version), (_, channels))| {
+                (model.as_str(), version.as_str(), channels.clone())
+            })
+            .collect();
+        assert_eq!(
+            channels,
+            [
+                (
+                    "wine",
+                    "3",
+                    vec!["champion".to_owned(), "production".to_owned()]
+                ),
+                ("wine", "4", vec!["staging".to_owned()]),
+            ]
+        );
+    }
+
+    #[test]
+    fn local_sources_only_from_the_allowed_roots() {
+        let resolver = Resolver::default();
+        let inside = resolver.resolve("/registry/artifacts/1/model").unwrap();
+        let outside = resolver.resolve("/root/.ssh").unwrap();
+        let roots = [PathBuf::from("/registry")];
+        assert!(check_local_source(Some(&roots), &inside).is_ok());
+        let refused = check_local_source(Some(&roots), &outside).unwrap_err();
+        assert!(
+            matches!(refused, Error::SourceNotAllowed { .. }),
+            "{refused}"
+        );
+        assert!(refused.to_string().contains("/root/.ssh"), "{refused}");
+        assert!(
+            check_local_source(None, &outside).is_ok(),
+            "no roots: any path"
+        );
+        let remote = resolver.resolve("memory://bucket/model").unwrap();
+        assert!(
+            check_local_source(Some(&roots), &remote).is_ok(),
+            "not a local path"
+        );
+    }
+
+    #[test]
+    fn only_store_failures_fail_the_pass() {
+        let not_allowed = Error::SourceNotAllowed {
+            uri: "/etc".into(),
+            roots: vec![],
+        };
+        assert!(!fails_the_pass(&not_allowed));
+    }
+
+    #[test]
+    fn referenced_mirrors_are_relative_to_the_root() {
+        let mirroring = Mirroring {
+            resolver: Arc::new(Resolver::default()),
+            root: Resolver::default()
+                .resolve("memory://bucket/mirror")
+                .unwrap(),
+            mirror: Mirror::new(),
+            concurrency: 1,
+            local_source_roots: None,
+        };
+        let location = mirroring.location(&deployment("Wine Quality", 2, "production"));
+        let uris = [location.uri(), "s3://elsewhere/wine/1"];
+        let referenced = mirroring.referenced(uris.into_iter());
+        assert_eq!(referenced.len(), 1, "{referenced:?}");
+        let only = referenced.iter().next().unwrap();
+        assert!(only.ends_with("/2") && !only.starts_with('/'), "{only}");
+    }
+}

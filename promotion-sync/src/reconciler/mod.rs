@@ -1,0 +1,336 @@
+//! One reconcile pass: registry → desired deployments → complete mirrors → manifests → one
+//! commit. Each step lives in its own module; this one runs them in order and keeps what a
+//! daemon remembers between passes.
+
+mod builder;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use artifact_store::collect_garbage;
+use gitops_writer::{ChangeSet, CommitInfo, GitOpsWriter, Outcome};
+use manifests_core::ServingTarget;
+use registry_reader::{Fingerprint, ModelRegistry};
+
+pub use builder::ReconcilerBuilder;
+
+use crate::deployment::deployments;
+use crate::desired::{Desired, Renderer, desired};
+use crate::layout::{CurrentDir, TargetProbe};
+use crate::message::{Change, commit_message};
+use crate::mirroring::Mirroring;
+use crate::pass_cache::PassCache;
+use crate::phases::Phases;
+use crate::report::{Commit, PassReport, Plan, Problem, registry_problems};
+use crate::settings::Settings;
+use crate::{Error, Result};
+
+/// The reconcile pass, composed of a registry, a mirror and a git writer. Made by
+/// [`Reconciler::builder`].
+pub struct Reconciler<R, W> {
+    registry: R,
+    /// Behind a lock only so that git work can run on tokio's blocking threads: the pass holds
+    /// it for one git step at a time, and nothing else takes it.
+    writer: Arc<Mutex<W>>,
+    target: Box<dyn ServingTarget>,
+    probe: TargetProbe,
+    mirroring: Mirroring,
+    settings: Settings,
+    last_clean: Option<Fingerprint>,
+    cache: Option<PassCache>,
+    published: Option<Published>,
+}
+
+/// What the remote's managed prefix holds after this process's last published pass (blob ids,
+/// what each directory serves and was rendered from), so the next pass need not list, read or
+/// re-render it: in the daemon, a pass after one new promotion renders one directory. Trusted
+/// only while the remote head is the one recorded; any other head (someone else pushed, a fetch
+/// moved it) is listed from git again.
+struct Published {
+    head: String,
+    dirs: BTreeMap<String, CurrentDir>,
+}
+
+impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> Reconciler<R, W> {
+    /// A reconciler reading `registry`, writing with `writer` and mirroring into `mirror_root`
+    /// (a URI the resolver opens). Defaults: [`MlflowServe`](manifests_core::MlflowServe),
+    /// [`Settings::new("models")`](Settings::new), a default resolver and mirror, no pass cache.
+    pub fn builder(
+        registry: R,
+        writer: W,
+        mirror_root: impl Into<String>,
+    ) -> ReconcilerBuilder<R, W> {
+        ReconcilerBuilder::new(registry, writer, mirror_root.into())
+    }
+
+    /// One pass. Mirrors complete before any manifest refers to them; the managed prefix changes
+    /// in one commit or not at all; a bad version is reported and its channels keep what they
+    /// served; a failure of the registry, the mirror root or git fails the whole pass with nothing
+    /// partial committed.
+    pub async fn run_once(&mut self) -> Result<PassReport> {
+        let started = Instant::now();
+        let fingerprint = self.registry.fingerprint().await?;
+        if self
+            .nothing_changed_since_a_clean_pass(&fingerprint)
+            .await?
+        {
+            self.last_clean = Some(fingerprint);
+            return Ok(PassReport {
+                unchanged_registry: true,
+                elapsed: started.elapsed(),
+                ..Default::default()
+            });
+        }
+        if let Some(cache) = &self.cache {
+            cache.clear();
+        }
+        let mut phases = Phases::new(started);
+        let promoted = self.registry.promoted(&self.settings.filter).await?;
+        phases.mark("registry");
+        let (mut current, index_complete) = self.current_state(true).await?;
+        phases.mark("read_repo");
+        let wanted = deployments(&promoted.versions);
+        let mut problems = registry_problems(&promoted.errors);
+        // The deployments hold what the rest of the pass needs.
+        drop(promoted);
+        let committed = committed_mirrors(&current);
+        let mirrors = self.mirroring.mirror_all(&wanted, true, &committed).await?;
+        phases.mark("mirror");
+        problems.extend(mirrors.problems);
+        let Desired {
+            files,
+            changes,
+            problems,
+            dirs,
+        } = desired(
+            self.renderer(),
+            &wanted,
+            &mirrors.ready,
+            &mut current,
+            problems,
+        )?;
+        // What the desired state was made from goes before the commit is built beside it.
+        drop((current, wanted, mirrors.ready, committed));
+        phases.mark("render");
+
+        let mut report = PassReport {
+            deployments: dirs.len(),
+            mirrored: mirrors.mirrored,
+            ..Default::default()
+        };
+        report.commit = self.commit(files, &changes, &problems).await?;
+        if report.commit.is_some() {
+            phases.mark("commit");
+            if self.settings.push {
+                report.pushed = self.git(|w| Ok(w.push()?.pushed)).await?;
+                phases.mark("push");
+            }
+        }
+        if let Some(keep) = self.settings.keep_mirrors {
+            let referenced = self.mirroring.referenced(served_mirrors(&dirs));
+            collect_garbage(&self.mirroring.root, &referenced, keep).await?;
+        }
+        // Unchanged or pushed: the remote's prefix now holds exactly the desired files.
+        let published = report.commit.is_none() || report.pushed.is_some();
+        if published {
+            let record_index = report.pushed.is_some() || !index_complete;
+            self.remember_published(dirs, record_index).await?;
+        }
+        report.problems = problems;
+        // A pass with problems is repeated at the next poll even if the registry stays the same:
+        // missing artifacts may arrive, a flaky store may recover.
+        self.last_clean = report.problems.is_empty().then_some(fingerprint);
+        // Only a state the remote holds can be trusted by the next process.
+        if published && self.last_clean.is_some() {
+            self.record_clean_pass(&fingerprint).await?;
+        }
+        report.elapsed = started.elapsed();
+        tracing::debug!(phases = %phases, deployments = report.deployments, "pass timing");
+        Ok(report)
+    }
+
+    /// What a pass would write, without copying or committing anything.
+    pub async fn plan(&mut self) -> Result<Plan> {
+        let promoted = self.registry.promoted(&self.settings.filter).await?;
+        let (mut current, _) = self.current_state(false).await?;
+        let wanted = deployments(&promoted.versions);
+        let committed = committed_mirrors(&current);
+        let mirrors = self
+            .mirroring
+            .mirror_all(&wanted, false, &committed)
+            .await?;
+        let problems = registry_problems(&promoted.errors);
+        // In a plan, versions not mirrored yet are shown as they would be deployed.
+        let mut assumed = mirrors.ready;
+        for d in &wanted {
+            assumed
+                .entry(d.mirror_path())
+                .or_insert_with(|| self.mirroring.location(d).uri().to_owned());
+        }
+        let desired = desired(self.renderer(), &wanted, &assumed, &mut current, problems)?;
+        let mut plan = Plan {
+            to_mirror: mirrors
+                .mirrored
+                .iter()
+                .map(|m| format!("{} {}", m.model, m.version))
+                .collect(),
+            problems: desired.problems,
+            ..Default::default()
+        };
+        let (prefix, files) = (self.settings.prefix.clone(), desired.files);
+        self.git(move |writer| {
+            let current = writer.current_blobs(&prefix)?;
+            crate::plan::diff(writer, &files, &current, &mut plan)?;
+            Ok(plan)
+        })
+        .await
+    }
+
+    fn renderer(&self) -> Renderer<'_> {
+        Renderer {
+            target: self.target.as_ref(),
+            namespace: &self.settings.namespace,
+            probe: self.probe,
+        }
+    }
+
+    /// Runs git work on tokio's blocking threads, so a slow fetch, a large commit or a push's
+    /// retry waits never stall the runtime (the watch loop, the metrics endpoint).
+    async fn git<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut W) -> Result<T> + Send + 'static,
+    {
+        let writer = Arc::clone(&self.writer);
+        let joined = tokio::task::spawn_blocking(move || {
+            // A panic in earlier git work is re-raised below; the writer itself rereads the
+            // repository's state at every step, so its lock is still usable.
+            let mut writer = writer.lock().unwrap_or_else(PoisonError::into_inner);
+            work(&mut writer)
+        })
+        .await;
+        match joined {
+            Ok(result) => result,
+            Err(e) => match e.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(_) => Err(Error::Cancelled),
+            },
+        }
+    }
+
+    /// Whether `fingerprint` is the last clean pass's, in this process or (by the pass cache)
+    /// in an earlier one on the same remote head: then the pass does nothing.
+    async fn nothing_changed_since_a_clean_pass(&self, fingerprint: &Fingerprint) -> Result<bool> {
+        if self.last_clean.as_ref() == Some(fingerprint) {
+            return Ok(true);
+        }
+        let Some(cache) = &self.cache else {
+            return Ok(false);
+        };
+        let head = self.git(|w| Ok(w.head()?)).await?;
+        Ok(cache.matches(fingerprint, head.as_deref()))
+    }
+
+    /// The managed prefix as the remote holds it, by directory, and whether every directory's
+    /// render inputs are known: from memory when the remote head is still the one this process
+    /// published (`consume` hands that memory over instead of copying it), from git and the work
+    /// directory's index otherwise.
+    async fn current_state(
+        &mut self,
+        consume: bool,
+    ) -> Result<(BTreeMap<String, CurrentDir>, bool)> {
+        let head = self.git(|w| Ok(w.head()?)).await?;
+        if let Some(published) = self.published.take()
+            && head.as_ref() == Some(&published.head)
+        {
+            if consume {
+                return Ok((published.dirs, true));
+            }
+            let dirs = published.dirs.clone();
+            self.published = Some(published);
+            return Ok((dirs, true));
+        }
+        let index = self
+            .cache
+            .as_ref()
+            .and_then(PassCache::load_dirs)
+            .unwrap_or_default();
+        let prefix = self.settings.prefix.clone();
+        self.git(move |writer| crate::current::read(writer, &prefix, index))
+            .await
+    }
+
+    /// Makes the managed prefix hold `files` in one commit; None when it already does.
+    async fn commit(
+        &self,
+        files: crate::layout::Files,
+        changes: &[Change],
+        problems: &[Problem],
+    ) -> Result<Option<Commit>> {
+        let mut change = ChangeSet::new(&self.settings.prefix)?;
+        for (path, file) in files {
+            change.insert_file(&path, file)?;
+        }
+        let info = CommitInfo {
+            author: self.settings.author.clone(),
+            committer: self.settings.author.clone(),
+            message: commit_message(&self.settings.prefix, changes, problems)?,
+        };
+        // The change set moves into the git step and is dropped there: the writer keeps what a
+        // push may need by id, so the rendered bytes go before the push.
+        let outcome = self.git(move |w| Ok(w.apply(&change, &info)?)).await?;
+        Ok(match outcome {
+            Outcome::Unchanged => None,
+            Outcome::Committed {
+                id,
+                added,
+                modified,
+                removed,
+            } => Some(Commit {
+                id,
+                added,
+                modified,
+                removed,
+                changes: changes.iter().map(Change::line).collect(),
+            }),
+        })
+    }
+
+    /// Keeps what the remote's prefix now holds for the next pass (and, when `record_index`,
+    /// in the work directory's index for the next process).
+    async fn remember_published(
+        &mut self,
+        mut dirs: BTreeMap<String, CurrentDir>,
+        record_index: bool,
+    ) -> Result<()> {
+        crate::current::settle(&mut dirs)?;
+        if let (Some(cache), true) = (&self.cache, record_index) {
+            cache.record_dirs(&dirs);
+        }
+        let head = self.git(|w| Ok(w.head()?)).await?;
+        self.published = head.map(|head| Published { head, dirs });
+        Ok(())
+    }
+
+    /// Records a clean pass on the remote's head for the next process.
+    async fn record_clean_pass(&self, fingerprint: &Fingerprint) -> Result<()> {
+        if let Some(cache) = &self.cache
+            && let Some(head) = self.git(|w| Ok(w.head()?)).await?
+        {
+            cache.record(fingerprint, &head);
+        }
+        Ok(())
+    }
+}
+
+/// The mirror URIs the managed prefix refers to now.
+fn committed_mirrors(current: &BTreeMap<String, CurrentDir>) -> BTreeSet<String> {
+    served_mirrors(current).map(str::to_owned).collect()
+}
+
+/// The mirror URI each directory serves.
+fn served_mirrors(dirs: &BTreeMap<String, CurrentDir>) -> impl Iterator<Item = &str> {
+    dirs.values()
+        .filter_map(|dir| dir.deployed.as_ref().map(|d| d.model_uri.as_str()))
+}

@@ -1,0 +1,80 @@
+//! How the reconciler runs: the settings a deployment chooses.
+
+use gitops_writer::Signature;
+use registry_reader::PromotionFilter;
+
+/// How the reconciler runs. Made by [`Settings::new`]; every field may then be changed.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Settings {
+    /// Kubernetes namespace of the serving objects.
+    pub namespace: String,
+    /// The managed directory in the repository (default `deployments`).
+    pub prefix: String,
+    /// Which stages and aliases are deployed.
+    pub filter: PromotionFilter,
+    /// Author and committer of the commits.
+    pub author: Signature,
+    /// Push after committing (off: commit in the local clone only, for dry runs and tests).
+    pub push: bool,
+    /// Versions mirrored at the same time (default 4; each mirror copies 16 files at a time).
+    pub mirror_concurrency: usize,
+    /// Remove mirrors no deployment refers to, keeping the newest N per model; None (the default)
+    /// keeps every mirror.
+    pub keep_mirrors: Option<usize>,
+    /// The directories that versions with local sources (plain paths, `file://`) may be copied
+    /// from; a version whose source lies elsewhere is a problem, not a copy. None (the default)
+    /// allows any path: set it whenever people other than this process's operators can write the
+    /// registry.
+    pub local_source_roots: Option<Vec<std::path::PathBuf>>,
+}
+
+impl Settings {
+    /// Defaults for `namespace`.
+    pub fn new(namespace: impl Into<String>) -> Self {
+        Self {
+            namespace: namespace.into(),
+            prefix: "deployments".into(),
+            filter: PromotionFilter::default(),
+            author: Signature {
+                name: "mlflow-gitops".into(),
+                email: "mlflow-gitops@localhost".into(),
+            },
+            push: true,
+            mirror_concurrency: 4,
+            keep_mirrors: None,
+            local_source_roots: None,
+        }
+    }
+
+    /// The prefix, checked: the managed directory may not be the repository root, which would
+    /// let a pass delete every file of the repository.
+    pub(crate) fn checked_prefix(&self) -> crate::Result<&str> {
+        if self.prefix.trim_matches('/').is_empty() {
+            return Err(crate::Error::Config {
+                field: "prefix".into(),
+                reason: "the managed prefix may not be the repository root".into(),
+            });
+        }
+        Ok(&self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_repository_root_is_no_prefix() {
+        for root in ["", "/", "//"] {
+            let mut settings = Settings::new("team");
+            settings.prefix = root.into();
+            let error = settings.checked_prefix().unwrap_err().to_string();
+            assert!(error.contains("invalid prefix"), "{error}");
+        }
+        assert_eq!(
+            Settings::new("team").checked_prefix().unwrap(),
+            "deployments"
+        );
+    }
+}
