@@ -43,16 +43,9 @@ impl CompletionManifest {
 
     /// The manifest at the top of `location`, if there is one.
     pub async fn read(location: &Location) -> Result<Option<Self>> {
-        let key = location.key(&Path::from(MANIFEST_NAME));
         let uri = location.uri_of(&Path::from(MANIFEST_NAME));
-        match location.store().get(&key).await {
-            Ok(found) => {
-                let bytes = found.bytes().await.map_err(|source| Error::Store {
-                    operation: "get",
-                    uri: uri.clone(),
-                    side: Side::Destination,
-                    source,
-                })?;
+        match location.read(MANIFEST_NAME).await? {
+            Some(bytes) => {
                 let manifest: Self =
                     serde_json::from_slice(&bytes).map_err(|e| Error::BadManifest {
                         uri: uri.clone(),
@@ -66,13 +59,7 @@ impl CompletionManifest {
                 }
                 Ok(Some(manifest))
             }
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(source) => Err(Error::Store {
-                operation: "get",
-                uri,
-                side: Side::Destination,
-                source,
-            }),
+            None => Ok(None),
         }
     }
 

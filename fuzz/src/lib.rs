@@ -21,8 +21,8 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 use manifests_core::naming::{is_rfc1035_label, k8s_label, k8s_name as name_of};
 use manifests_core::{ManifestSet, MlflowServe, ServingSpec, ServingTarget};
 use policy_gen::{Cluster, Endpoint, Evaluator, Policy, Proto};
+use registry_reader::BackendUri;
 use registry_reader::resolve::{self, Location};
-use registry_reader::uri::BackendUri;
 
 /// A password no generated input holds by chance: seeing it in any message is a leak.
 const SENTINEL: &str = "Pw7sentinelQ3";

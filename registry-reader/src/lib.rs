@@ -32,8 +32,10 @@
 //!
 //! - **Backends**: SQLite, MySQL/MariaDB and PostgreSQL, opened from the URI MLflow's
 //!   `--backend-store-uri` takes (`sqlite:////abs.db`, `mysql+pymysql://…`, `postgresql://…`),
-//!   read-only ([`SqlRegistry`]); or any tracking server over its REST API ([`RestRegistry`],
-//!   feature `rest`, on by default), with the same answers.
+//!   read-only ([`SqlRegistry`]); or any tracking server over its REST API ([`RestRegistry`]),
+//!   with the same answers. Each backend is a cargo feature, all on by default: `sqlite`,
+//!   `mysql`, `postgres`, `rest`; a URI whose backend is not built in is an
+//!   [`Error::UnsupportedUri`] that names the feature.
 //! - **Schemas**: MLflow 1.x (no aliases, no `storage_location`), 2.x, 3.x (logged models,
 //!   `workspace` key column since 3.10), detected from the catalog. Soft-deleted versions
 //!   (`Deleted_Internal`) and prompts (`mlflow.prompt.is_prompt`) are excluded.
@@ -56,11 +58,16 @@ pub mod conformance;
 mod error;
 mod open;
 mod registry;
+// How registry locations are classified is internal; the fuzz targets and the property tests
+// reach it through the `fuzzing` feature.
+#[cfg(feature = "fuzzing")]
 pub mod resolve;
+#[cfg(not(feature = "fuzzing"))]
+mod resolve;
 #[cfg(feature = "rest")]
 mod rest;
 mod sql;
-pub mod uri;
+mod uri;
 mod version;
 
 pub use error::Error;
@@ -69,6 +76,7 @@ pub use registry::{Fingerprint, ModelRegistry};
 #[cfg(feature = "rest")]
 pub use rest::RestRegistry;
 pub use sql::SqlRegistry;
+pub use uri::{BackendUri, Kind};
 pub use version::{
     AliasSelection, Channel, ModelVersion, Promoted, PromotionFilter, Stage, VersionError,
 };

@@ -18,6 +18,7 @@ pub struct BackendUri {
 
 /// The database engine behind a [`BackendUri`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Kind {
     /// A SQLite file.
     Sqlite,
@@ -25,6 +26,26 @@ pub enum Kind {
     MySql,
     /// PostgreSQL.
     Postgres,
+}
+
+impl Kind {
+    /// The cargo feature of this crate that builds the engine's driver in.
+    pub fn feature(self) -> &'static str {
+        match self {
+            Kind::Sqlite => "sqlite",
+            Kind::MySql => "mysql",
+            Kind::Postgres => "postgres",
+        }
+    }
+
+    /// Whether this build has the engine's driver.
+    pub fn is_built_in(self) -> bool {
+        match self {
+            Kind::Sqlite => cfg!(feature = "sqlite"),
+            Kind::MySql => cfg!(feature = "mysql"),
+            Kind::Postgres => cfg!(feature = "postgres"),
+        }
+    }
 }
 
 impl std::fmt::Debug for BackendUri {

@@ -58,6 +58,16 @@ impl SqlRegistry {
     pub async fn connect(uri: &str) -> Result<SqlRegistry, Error> {
         sqlx::any::install_default_drivers();
         let uri = BackendUri::parse(uri)?;
+        if !uri.kind().is_built_in() {
+            return Err(Error::UnsupportedUri {
+                uri: uri.to_string(),
+                reason: format!(
+                    "this build has no {:?} driver: turn on registry-reader's `{}` feature",
+                    uri.kind(),
+                    uri.kind().feature()
+                ),
+            });
+        }
         let sqlite = uri.kind() == Kind::Sqlite;
         let pool = AnyPoolOptions::new()
             .max_connections(4)

@@ -1,14 +1,15 @@
 //! From URIs to stores: a [`Location`] is a store plus a key prefix inside it.
 
-use std::collections::HashMap;
-use std::fmt;
-use std::sync::{Arc, Mutex};
+#[cfg(feature = "s3")]
+mod s3;
 
-use object_store::ObjectStore;
-use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use std::fmt;
+use std::sync::Arc;
+
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
 
 use crate::{Error, Result};
 
@@ -72,6 +73,24 @@ impl Location {
     }
 
     /// The message form of `relative` under this location.
+    /// The bytes of the file at `relative` under this location; None when there is none. A
+    /// failed read names the file and counts as the destination's (what is read is a mirror).
+    pub async fn read(&self, relative: &str) -> Result<Option<bytes::Bytes>> {
+        let relative = Path::from(relative);
+        let uri = self.uri_of(&relative);
+        let failed = |source| Error::Store {
+            operation: "get",
+            uri: uri.clone(),
+            side: crate::Side::Destination,
+            source,
+        };
+        match self.store().get(&self.key(&relative)).await {
+            Ok(found) => Ok(Some(found.bytes().await.map_err(failed)?)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(source) => Err(failed(source)),
+        }
+    }
+
     pub(crate) fn uri_of(&self, relative: &Path) -> String {
         format!("{}/{}", self.uri.trim_end_matches('/'), relative)
     }
@@ -92,7 +111,8 @@ impl fmt::Display for Location {
 /// Opens URIs as [`Location`]s, reusing one client per bucket.
 ///
 /// - plain paths and `file://` URIs: the local file system (a destination directory is created);
-/// - `s3://bucket/prefix`: S3 with the usual `AWS_*` variables for credentials and region, and the
+/// - `s3://bucket/prefix` (feature `s3`, on by default): S3 with the usual `AWS_*` variables for
+///   credentials and region, and the
 ///   endpoint from `MLFLOW_S3_ENDPOINT_URL` or `AWS_ENDPOINT_URL` (path-style; plain http allowed
 ///   when the endpoint says http), as MLflow and boto3 read them;
 /// - `memory://prefix`: one in-memory store per resolver (for tests and embedding);
@@ -102,17 +122,18 @@ impl fmt::Display for Location {
 /// Other schemes (`gs://`, `az://`, `hdfs://`, …) are refused with a clear error.
 #[derive(Default)]
 pub struct Resolver {
-    endpoint: Option<String>,
     artifacts_destination: Option<String>,
-    s3_config: Vec<(AmazonS3ConfigKey, String)>,
-    s3_clients: Mutex<HashMap<String, Arc<dyn ObjectStore>>>,
+    #[cfg(feature = "s3")]
+    s3: s3::S3Clients,
     memory: Arc<InMemory>,
 }
 
 impl fmt::Debug for Resolver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Resolver")
-            .field("endpoint", &self.endpoint)
+        let mut debug = f.debug_struct("Resolver");
+        #[cfg(feature = "s3")]
+        debug.field("endpoint", &self.s3.endpoint);
+        debug
             .field("artifacts_destination", &self.artifacts_destination)
             .finish_non_exhaustive()
     }
@@ -121,44 +142,34 @@ impl fmt::Debug for Resolver {
 impl Resolver {
     /// A resolver reading the S3 endpoint from `MLFLOW_S3_ENDPOINT_URL`, else `AWS_ENDPOINT_URL`.
     pub fn from_env() -> Self {
-        let endpoint = ["MLFLOW_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL"]
-            .iter()
-            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
         Self {
-            endpoint,
+            #[cfg(feature = "s3")]
+            s3: s3::S3Clients::from_env(),
             ..Self::default()
         }
     }
 
     /// Sets the S3 endpoint explicitly (overrides the environment).
+    #[cfg(feature = "s3")]
     pub fn with_s3_endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.endpoint = Some(endpoint.into());
+        self.s3.endpoint = Some(endpoint.into());
         self
     }
 
     /// Sets one S3 option by its object_store name (`aws_access_key_id`, `aws_secret_access_key`,
     /// `aws_region`, …), over what the environment says. For services that get credentials from
     /// their own secret store; the value never appears in messages.
+    #[cfg(feature = "s3")]
     pub fn with_s3_option(mut self, key: &str, value: impl Into<String>) -> Result<Self> {
-        let parsed = key
-            .parse::<AmazonS3ConfigKey>()
-            .map_err(|_| Error::Unsupported {
-                uri: "s3://".into(),
-                reason: format!("unknown S3 option {key:?}"),
-            })?;
-        self.s3_config.push((parsed, value.into()));
+        self.s3.set_option(key, value.into())?;
         Ok(self)
     }
 
     /// Sets the S3 key pair explicitly, over the `AWS_*` variables (for services whose own secret
     /// store holds it); the secret never appears in messages.
+    #[cfg(feature = "s3")]
     pub fn with_s3_credentials(mut self, access_key_id: &str, secret_access_key: &str) -> Self {
-        self.s3_config
-            .push((AmazonS3ConfigKey::AccessKeyId, access_key_id.to_owned()));
-        self.s3_config.push((
-            AmazonS3ConfigKey::SecretAccessKey,
-            secret_access_key.to_owned(),
-        ));
+        self.s3.set_credentials(access_key_id, secret_access_key);
         self
     }
 
@@ -230,48 +241,17 @@ impl Resolver {
         local(path, uri)
     }
 
+    #[cfg(feature = "s3")]
     fn s3_client(&self, bucket: &str, uri: &str) -> Result<Arc<dyn ObjectStore>> {
-        let mut clients = self.s3_clients.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(client) = clients.get(bucket) {
-            return Ok(Arc::clone(client));
-        }
-        let mut builder = AmazonS3Builder::from_env()
-            .with_bucket_name(bucket)
-            .with_virtual_hosted_style_request(false)
-            .with_retry(client_retries());
-        if std::env::var_os("AWS_REGION").is_none()
-            && std::env::var_os("AWS_DEFAULT_REGION").is_none()
-        {
-            // S3-compatible servers accept any region; boto3 falls back to us-east-1 as well.
-            builder = builder.with_region("us-east-1");
-        }
-        for (key, value) in &self.s3_config {
-            builder = builder.with_config(*key, value);
-        }
-        if let Some(endpoint) = &self.endpoint {
-            builder = builder
-                .with_endpoint(endpoint)
-                .with_allow_http(endpoint.starts_with("http://"));
-        }
-        let client: Arc<dyn ObjectStore> =
-            Arc::new(builder.build().map_err(|source| Error::Open {
-                operation: "configure S3 for",
-                uri: redact(uri),
-                source,
-            })?);
-        clients.insert(bucket.to_owned(), Arc::clone(&client));
-        Ok(client)
+        self.s3.client(bucket, redact(uri))
     }
-}
 
-/// object_store's own retries, kept short: [`Mirror`](crate::Mirror) retries whole files with its
-/// own backoff on top, and with the defaults (10 retries within 3 minutes, under every one of
-/// ours) a one-shot pass against a dead server would hang for many minutes before saying so.
-fn client_retries() -> object_store::RetryConfig {
-    object_store::RetryConfig {
-        max_retries: 2,
-        retry_timeout: std::time::Duration::from_secs(20),
-        ..Default::default()
+    #[cfg(not(feature = "s3"))]
+    fn s3_client(&self, _bucket: &str, uri: &str) -> Result<Arc<dyn ObjectStore>> {
+        Err(Error::Unsupported {
+            uri: redact(uri),
+            reason: "this build has no S3 client: turn on artifact-store's `s3` feature".into(),
+        })
     }
 }
 

@@ -1,9 +1,7 @@
 //! ClusterNetworkPolicy: the tiers' semantics on the upstream e2e model, and the tenant policy
 //! that holds when tenants delete their own NetworkPolicies.
 
-// Each test binary uses its own subset of the shared helpers.
-#[allow(dead_code)]
-mod common;
+use crate::common;
 
 use common::{Reachability, e2e_cluster, policies};
 use manifests_core::crds::network_policy_api::ClusterNetworkPolicy;

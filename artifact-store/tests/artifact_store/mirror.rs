@@ -1,7 +1,7 @@
 //! Mirroring against the real SeaweedFS S3 server: trees, reruns, interruptions, conflicts,
 //! credentials, and injected faults.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};

@@ -27,8 +27,7 @@ fn numbered(count: usize, label: &str) -> ChangeSet {
     set
 }
 
-#[allow(dead_code)] // shared helpers; this file uses some of them
-mod common;
+use crate::common;
 
 fn info() -> CommitInfo {
     common::commit_info("sync")
@@ -60,7 +59,8 @@ fn killed_anywhere_converges() {
     let mut killed_while_running = 0;
     for delay_ms in [5, 20, 40, 80, 120, 200, 300, 450] {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "crash_child", "--nocapture"])
+            // The child test's path inside this test binary (module `crash`).
+            .args(["--exact", "crash::crash_child", "--nocapture"])
             .env("CRASH_CHILD_URL", remote.url())
             .env("CRASH_CHILD_DIR", &work)
             .stdout(std::process::Stdio::null())

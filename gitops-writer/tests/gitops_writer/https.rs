@@ -5,8 +5,7 @@ use gitops_writer::{Error, GitCli, GitOpsWriter, GixWriter, TokenAuth, TokenSour
 use testkit::git::GitRemote;
 use testkit::git_https::GitHttpsServer;
 
-#[allow(dead_code)] // shared helpers; this file uses some of them
-mod common;
+use crate::common;
 
 const TOKEN: &str = "tok-9f2c1e7d4b";
 

@@ -5,8 +5,7 @@ use gitops_writer::{ChangeSet, CommitInfo, Error, GitCli, GitOpsWriter, GixWrite
 use testkit::git::GitRemote;
 use testkit::ssh::SshServer;
 
-#[allow(dead_code)] // shared helpers; this file uses some of them
-mod common;
+use crate::common;
 
 fn info() -> CommitInfo {
     common::commit_info("over ssh")

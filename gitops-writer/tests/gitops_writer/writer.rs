@@ -9,7 +9,7 @@ use gitops_writer::{
 };
 use testkit::git::GitRemote;
 
-mod common;
+use crate::common;
 
 use common::{change_set as set, commit_info as info};
 

@@ -2,9 +2,7 @@
 //! no model name, alias, source or tag changes the structure of a manifest; names are always valid
 //! and never collide; output is deterministic; no credential handed in ever comes out.
 
-// Each test binary uses its own subset of the shared helpers.
-#[allow(dead_code)]
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

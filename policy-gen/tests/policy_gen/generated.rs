@@ -1,8 +1,6 @@
 //! The generated policies on real judges, and what verify() says about them and about the seed's.
 
-// Each test binary uses its own subset of the shared helpers.
-#[allow(dead_code)]
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 
@@ -137,7 +135,7 @@ fn a_namespace_claiming_a_system_label_gets_nothing() {
 #[test]
 fn the_seeds_six_policies_leak_and_break_dns() {
     let seed = ManifestSet::from_yaml(
-        include_str!("fixtures/seed-policies.yaml"),
+        include_str!("../fixtures/seed-policies.yaml"),
         "seed-policies.yaml",
     )
     .unwrap();

@@ -2,9 +2,7 @@
 //! kustomize` builds the output, `kubernetes-validate --strict` accepts every core object, and every
 //! custom resource validates against its real CRD schema with unknown fields refused.
 
-// Each test binary uses its own subset of the shared helpers.
-#[allow(dead_code)]
-mod common;
+use crate::common;
 
 use manifests_core::meta::SecretKeyRef;
 use manifests_core::tenant::{Backend, GitOps, Notebooks, Storage};

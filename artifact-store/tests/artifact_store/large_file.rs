@@ -1,9 +1,7 @@
 //! A 200 MB file goes through multipart upload with bounded memory. Alone in its test binary,
 //! so the process's peak memory (VmHWM) measures this copy and nothing else.
 
-// Each test binary uses its own subset of the shared helpers.
-#[allow(dead_code)]
-mod common;
+use crate::common;
 
 use std::io::Write;
 

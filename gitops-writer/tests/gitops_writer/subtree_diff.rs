@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use proptest::test_runner::Config;
 use testkit::git::GitRemote;
 
-mod common;
+use crate::common;
 
 /// path → (content, executable).
 type Files = BTreeMap<String, (String, bool)>;

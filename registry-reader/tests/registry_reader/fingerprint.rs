@@ -1,9 +1,6 @@
 //! `fingerprint()` changes with every change that can change `promoted()`, including the ones
 //! MLflow makes without touching `last_updated_time` (aliases, tags), and not with unrelated writes.
 
-#[macro_use]
-mod backends;
-
 use registry_reader::{ModelRegistry, SqlRegistry};
 use testkit::databases::Backend;
 use testkit::mlflow::{ModelSpec, Scenario, SourceSpec, VersionSpec};

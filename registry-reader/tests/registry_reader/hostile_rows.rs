@@ -2,10 +2,7 @@
 //! strings, dangling references) become per-version errors, never a panic, and never hide the
 //! good versions.
 
-#[macro_use]
-mod backends;
-#[allow(dead_code)] // shared with the other test binaries; this one uses the reading helpers
-mod suite;
+use crate::suite;
 
 use registry_reader::{Channel, Stage};
 use testkit::databases::{Backend, Database};

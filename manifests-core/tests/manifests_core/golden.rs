@@ -1,11 +1,9 @@
 //! Golden files for the seed's scenario, reviewed by hand once and kept as tests.
 //!
 //! Regenerate after an intended change with
-//! `UPDATE_GOLDEN=1 cargo test -p manifests-core --test golden` and review the diff.
+//! `UPDATE_GOLDEN=1 cargo test -p manifests-core --test manifests_core golden` and review the diff.
 
-// Each test binary uses its own subset of the shared helpers.
-#[allow(dead_code)]
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -1,9 +1,7 @@
 //! The scenarios of Kubernetes' netpol e2e suite and cyclonus' cases, re-expressed in our own data
 //! (x/y/z × a/b/c, see `common`), each as a truth table over every pod pair.
 
-// Each test binary uses its own subset of the shared helpers.
-#[allow(dead_code)]
-mod common;
+use crate::common;
 
 use common::{Reachability, e2e_cluster, policies};
 use policy_gen::{Endpoint, Evaluator, Proto};

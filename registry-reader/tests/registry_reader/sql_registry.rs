@@ -1,8 +1,6 @@
 //! `SqlRegistry` on registries made by MLflow 3.17 itself, on SQLite, MariaDB and PostgreSQL.
 
-#[macro_use]
-mod backends;
-mod suite;
+use crate::suite;
 
 use registry_reader::{SqlRegistry, resolve};
 use testkit::databases::Backend;

@@ -2,9 +2,7 @@
 //! aliases and `storage_location`, no logged models) read as their own clients report them.
 //! Fixtures: `tests/fixtures/make_old_registries.sh` regenerates the `.db` files and reports.
 
-// Shared with the other test binaries; this one uses only the expected-value helpers.
-#[allow(dead_code)]
-mod suite;
+use crate::suite;
 
 use std::path::Path;
 

@@ -1,8 +1,8 @@
 //! Property tests for URI parsing and location resolution.
 
 use proptest::prelude::*;
+use registry_reader::BackendUri;
 use registry_reader::resolve::{self, Location};
-use registry_reader::uri::BackendUri;
 
 fn decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s)

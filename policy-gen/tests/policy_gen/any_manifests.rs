@@ -9,7 +9,7 @@ use policy_gen::{
 };
 use serde_json::{Value, json};
 
-const SEED: &str = include_str!("fixtures/seed-policies.yaml");
+const SEED: &str = include_str!("../fixtures/seed-policies.yaml");
 
 /// The seed's six policies for `qooba`, and the same six for a second team.
 fn seed_two_teams() -> ManifestSet {

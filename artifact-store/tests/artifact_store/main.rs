@@ -1,0 +1,9 @@
+//! artifact-store's integration tests as one test binary: one link instead of 2, and the
+//! long tests of different files run side by side on every core.
+
+// Shared by the modules below; each uses its own subset.
+#[allow(dead_code)]
+mod common;
+
+mod large_file;
+mod mirror;
