@@ -29,7 +29,7 @@
 //! - [`k8s_name`]: valid, deterministic, injective RFC 1035 names for free-text MLflow names.
 //! - [`ServingTarget`] with [`MlflowServe`] (Deployment + Service + Istio VirtualService) and
 //!   [`KServe`] (InferenceService).
-//! - [`TenantSpec`] and [`tenant_components`]: a team's namespace, MLflow server, MinIO, ingress,
+//! - [`TenantSpec`] and [`tenant_components`]: a team's namespace, MLflow server, object store (SeaweedFS), ingress,
 //!   notebook PodDefault, promotion daemon and Argo CD Application.
 //! - [`crds`]: the Istio, KServe, Kubeflow and Argo CD kinds used, typed.
 //!
@@ -44,6 +44,7 @@
 pub mod conformance;
 pub mod crds;
 mod error;
+pub mod images;
 mod kustomization;
 mod manifest_set;
 pub mod meta;

@@ -27,7 +27,11 @@ const PORT: i32 = 8080;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct MlflowServe {
-    /// Container image with MLflow and the model's libraries (default `ghcr.io/mlflow/mlflow:v3.17.2`).
+    /// Container image with MLflow and the model's libraries (default: this repository's
+    /// serving image, [`Image::Serving`](crate::images::Image::Serving) under
+    /// [`DEFAULT_PREFIX`](crate::images::DEFAULT_PREFIX)). With that image (under any prefix) the
+    /// promotion pass checks every model's recorded needs against its package list; with another
+    /// image it cannot.
     pub image: String,
     /// Replicas (default 1).
     pub replicas: i32,
@@ -48,7 +52,7 @@ pub struct MlflowServe {
 impl Default for MlflowServe {
     fn default() -> Self {
         Self {
-            image: "ghcr.io/mlflow/mlflow:v3.17.2".into(),
+            image: crate::images::Image::Serving.default_reference(),
             replicas: 1,
             s3: S3Access::default(),
             resources: Resources::default(),
@@ -62,6 +66,12 @@ impl Default for MlflowServe {
 impl ServingTarget for MlflowServe {
     fn name(&self) -> &str {
         "mlflow-serve"
+    }
+
+    fn image_packages(&self) -> Option<&str> {
+        crate::images::Image::Serving
+            .is(&self.image)
+            .then_some(crate::images::SERVING_PACKAGES)
     }
 
     fn render(&self, spec: &ServingSpec) -> Result<ManifestSet> {

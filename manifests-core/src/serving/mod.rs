@@ -124,4 +124,11 @@ pub trait ServingTarget: Send + Sync {
 
     /// The objects serving `spec`, in a stable order.
     fn render(&self, spec: &ServingSpec) -> Result<ManifestSet>;
+
+    /// The exact Python package list (`name==version` lines) of the image the pods run, when the
+    /// target knows it: the promotion pass checks each model's `MLmodel` and `requirements.txt`
+    /// against it before any manifest for the model changes. None (the default) skips the check.
+    fn image_packages(&self) -> Option<&str> {
+        None
+    }
 }

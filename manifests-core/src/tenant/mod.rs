@@ -7,6 +7,7 @@ mod minio;
 mod mlflow_server;
 mod notebooks;
 mod promotion;
+mod seaweedfs;
 mod spec;
 mod workload;
 
@@ -52,13 +53,23 @@ pub fn tenant_components(spec: &TenantSpec) -> Result<ManifestSet> {
 
     let mut set = ManifestSet::new();
     set.push(&namespace(spec))?;
-    if let Storage::Minio {
-        image,
-        size,
-        storage_class,
-    } = &spec.storage
-    {
-        set.extend(minio::render(spec, image, size, storage_class.as_deref())?)?;
+    match &spec.storage {
+        Storage::Seaweedfs {
+            image,
+            size,
+            storage_class,
+        } => set.extend(seaweedfs::render(
+            spec,
+            image,
+            size,
+            storage_class.as_deref(),
+        )?)?,
+        Storage::Minio {
+            image,
+            size,
+            storage_class,
+        } => set.extend(minio::render(spec, image, size, storage_class.as_deref())?)?,
+        Storage::External { .. } => {}
     }
     set.extend(mlflow_server::render(spec, &s3_env)?)?;
     set.extend(ingress::render(spec)?)?;
@@ -79,6 +90,7 @@ pub fn tenant_components(spec: &TenantSpec) -> Result<ManifestSet> {
 /// How the team's pods reach its object store (the serving targets use the same).
 pub fn s3_access(spec: &TenantSpec) -> S3Access {
     let endpoint_url = match &spec.storage {
+        Storage::Seaweedfs { .. } => Some(seaweedfs::endpoint(&spec.namespace)),
         Storage::Minio { .. } => Some(minio::endpoint(&spec.namespace)),
         Storage::External { endpoint_url, .. } => endpoint_url.clone(),
     };
@@ -99,7 +111,7 @@ pub fn artifacts_destination(spec: &TenantSpec) -> String {
 fn region(spec: &TenantSpec) -> &str {
     match &spec.storage {
         Storage::External { region, .. } => region,
-        Storage::Minio { .. } => "us-east-1",
+        Storage::Seaweedfs { .. } | Storage::Minio { .. } => "us-east-1",
     }
 }
 

@@ -181,13 +181,27 @@ impl S3Secret {
     deny_unknown_fields
 )]
 pub enum Storage {
-    /// A MinIO in the team's namespace; its root user is the S3 Secret's key pair.
-    Minio {
-        /// Image (default `quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z`).
-        #[serde(default = "default_minio_image")]
+    /// SeaweedFS in the team's namespace (the default): S3 with the S3 Secret's key pair as its
+    /// one identity, data on a PersistentVolumeClaim.
+    Seaweedfs {
+        /// Image (default: this repository's object-store image).
+        #[serde(default = "default_seaweedfs_image")]
         image: String,
         /// Volume size (default `20Gi`).
-        #[serde(default = "default_minio_size")]
+        #[serde(default = "default_store_size")]
+        size: String,
+        /// StorageClass; none uses the cluster default.
+        #[serde(default)]
+        storage_class: Option<String>,
+    },
+    /// A MinIO in the team's namespace; its root user is the S3 Secret's key pair. No default
+    /// image: MinIO's community images are no longer published (see `images/README.md`), so
+    /// the platform names the image it builds or buys.
+    Minio {
+        /// Image, e.g. one the platform builds from MinIO's source.
+        image: String,
+        /// Volume size (default `20Gi`).
+        #[serde(default = "default_store_size")]
         size: String,
         /// StorageClass; none uses the cluster default.
         #[serde(default)]
@@ -204,11 +218,11 @@ pub enum Storage {
     },
 }
 
-fn default_minio_image() -> String {
-    "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z".into()
+fn default_seaweedfs_image() -> String {
+    crate::images::Image::ObjectStore.default_reference()
 }
 
-fn default_minio_size() -> String {
+fn default_store_size() -> String {
     "20Gi".into()
 }
 
@@ -218,9 +232,9 @@ fn default_region() -> String {
 
 impl Default for Storage {
     fn default() -> Self {
-        Self::Minio {
-            image: default_minio_image(),
-            size: default_minio_size(),
+        Self::Seaweedfs {
+            image: default_seaweedfs_image(),
+            size: default_store_size(),
             storage_class: None,
         }
     }
@@ -230,7 +244,7 @@ impl Default for Storage {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct MlflowServerSpec {
-    /// Image (default `ghcr.io/mlflow/mlflow:v3.17.2`).
+    /// Image (default: this repository's mlflow-server image, with boto3, psycopg2 and PyMySQL).
     pub image: String,
     /// Backend store: SQLite on a volume (default) or a database whose URI is in a Secret.
     pub backend: Backend,
@@ -244,7 +258,7 @@ pub struct MlflowServerSpec {
 impl Default for MlflowServerSpec {
     fn default() -> Self {
         Self {
-            image: "ghcr.io/mlflow/mlflow:v3.17.2".into(),
+            image: crate::images::Image::MlflowServer.default_reference(),
             backend: Backend::default(),
             allowed_hosts: Vec::new(),
             resources: Resources::default(),
@@ -338,7 +352,7 @@ pub struct GitOps {
     pub path: Option<String>,
     /// `mlflow-serve` (default) or `kserve`.
     pub target: String,
-    /// Daemon image (default `ghcr.io/mlflow-gitops/mlflow-gitops:0.1.0`).
+    /// Daemon image (default: this repository's daemon image, built by `scripts/build-images.sh`).
     pub image: String,
     /// Poll interval of the daemon (default `30s`).
     pub interval: String,
@@ -358,7 +372,7 @@ impl Default for GitOps {
             branch: "main".into(),
             path: None,
             target: "mlflow-serve".into(),
-            image: "ghcr.io/mlflow-gitops/mlflow-gitops:0.1.0".into(),
+            image: crate::images::Image::Daemon.default_reference(),
             interval: "30s".into(),
             git_secret: "mlflow-gitops-git".into(),
             argocd_namespace: "argocd".into(),
