@@ -56,6 +56,7 @@
 mod current;
 mod deployment;
 mod desired;
+pub mod environment;
 mod error;
 mod http;
 mod layout;

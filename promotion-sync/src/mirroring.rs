@@ -9,6 +9,7 @@ use artifact_store::{Location, Mirror, MirrorReport, Resolver, is_complete};
 use futures::StreamExt;
 
 use crate::deployment::Deployment;
+use crate::environment::{self, Packages};
 use crate::report::{Mirrored, Problem};
 use crate::{Error, Result};
 
@@ -19,6 +20,17 @@ pub(crate) struct Mirroring {
     pub(crate) mirror: Mirror,
     pub(crate) concurrency: usize,
     pub(crate) local_source_roots: Option<Vec<PathBuf>>,
+    /// The serving image's packages, when the target knows them: each newly served version's
+    /// recorded needs are checked against them.
+    pub(crate) packages: Option<Packages>,
+}
+
+/// Why a version is not ready.
+enum NotReady {
+    /// Its mirror or the check's read failed.
+    Failed(Error),
+    /// The serving image cannot serve it as recorded.
+    Environment(String),
 }
 
 /// What the mirror step found or made.
@@ -58,7 +70,7 @@ impl Mirroring {
                 let outcome = if committed.contains(dst.uri()) {
                     Ok(None)
                 } else {
-                    self.mirror_one(d, &dst, copy).await
+                    self.mirror_and_check(d, &dst, copy).await
                 };
                 (key, d, channels, dst, outcome)
             })
@@ -83,18 +95,42 @@ impl Mirroring {
                         uploaded_bytes: copied.uploaded_bytes,
                     });
                 }
-                Err(e) if fails_the_pass(&e) => return Err(e),
-                Err(e) => out.problems.push(Problem::new(
+                Err(NotReady::Failed(e)) if fails_the_pass(&e) => return Err(e),
+                Err(NotReady::Failed(e)) => out.problems.push(Problem::new(
                     d.model.clone(),
                     Some(d.version),
                     channels,
                     format!("mirror failed: {e}"),
+                )),
+                Err(NotReady::Environment(reason)) => out.problems.push(Problem::new(
+                    d.model.clone(),
+                    Some(d.version),
+                    channels,
+                    reason,
                 )),
             }
         }
         out.mirrored
             .sort_by(|a, b| (&a.model, a.version).cmp(&(&b.model, b.version)));
         Ok(out)
+    }
+
+    /// [`mirror_one`](Self::mirror_one), then, for a version about to be served, the check of
+    /// its recorded environment against the serving image (before any manifest refers to it).
+    async fn mirror_and_check(
+        &self,
+        d: &Deployment,
+        dst: &Location,
+        copy: bool,
+    ) -> std::result::Result<Option<MirrorReport>, NotReady> {
+        let copied = self
+            .mirror_one(d, dst, copy)
+            .await
+            .map_err(NotReady::Failed)?;
+        if let (true, Some(packages)) = (copy, &self.packages) {
+            check_environment(dst, packages).await?;
+        }
+        Ok(copied)
     }
 
     /// None when the mirror is already complete; the copy's report otherwise (an empty report
@@ -127,6 +163,36 @@ impl Mirroring {
             .map(|rest| rest.trim_start_matches('/').to_owned())
             .collect()
     }
+}
+
+/// Reads the mirror's `MLmodel` and `requirements.txt` (MLflow writes both) and compares them
+/// with the image's packages.
+async fn check_environment(
+    dst: &Location,
+    packages: &Packages,
+) -> std::result::Result<(), NotReady> {
+    let read = |name| async move { dst.read(name).await.map_err(|e| NotReady::Failed(e.into())) };
+    let Some(mlmodel) = read("MLmodel").await? else {
+        return Err(NotReady::Environment(
+            "no MLmodel in its artifacts: MLflow cannot serve it".into(),
+        ));
+    };
+    let requirements = read("requirements.txt").await?;
+    let text = |bytes: &bytes::Bytes| String::from_utf8_lossy(bytes).into_owned();
+    let mismatches = environment::check(
+        &text(&mlmodel),
+        requirements.as_ref().map(text).as_deref(),
+        packages,
+    )
+    .map_err(NotReady::Environment)?;
+    if mismatches.is_empty() {
+        return Ok(());
+    }
+    let listed: Vec<String> = mismatches.iter().map(ToString::to_string).collect();
+    Err(NotReady::Environment(format!(
+        "the serving image cannot serve it: {}",
+        listed.join("; ")
+    )))
 }
 
 /// The wanted versions, each once, with the channels that serve it.
@@ -254,6 +320,7 @@ mod tests {
             mirror: Mirror::new(),
             concurrency: 1,
             local_source_roots: None,
+            packages: None,
         };
         let location = mirroring.location(&deployment("Wine Quality", 2, "production"));
         let uris = [location.uri(), "s3://elsewhere/wine/1"];

@@ -251,6 +251,95 @@ async fn a_bad_version_is_reported_the_rest_sync_and_its_channel_keeps_serving()
     assert!(!sync.run_once().await.unwrap().unchanged_registry);
 }
 
+/// A model directory as MLflow saves a scikit-learn model, saved with scikit-learn
+/// `sklearn_version` and needing `requirements`.
+fn saved_model(dir: &std::path::Path, sklearn_version: &str, requirements: &str) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    let mlmodel = format!(
+        "artifact_path: model\nflavors:\n  python_function:\n    loader_module: mlflow.sklearn\n    python_version: 3.11.7\n  sklearn:\n    pickled_model: model.pkl\n    sklearn_version: {sklearn_version}\nmlflow_version: 3.17.2\n"
+    );
+    std::fs::write(dir.join("MLmodel"), mlmodel).unwrap();
+    std::fs::write(dir.join("requirements.txt"), requirements).unwrap();
+    std::fs::write(dir.join("model.pkl"), b"not a real pickle").unwrap();
+    dir.display().to_string()
+}
+
+/// The serving image's package list is checked before any manifest changes: a version that
+/// needs a package the image lacks, or was saved with another scikit-learn, is a problem naming
+/// model, version and packages, and its channel keeps what it served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_the_serving_image_cannot_serve_keeps_its_channel() {
+    let mut registry = seed_registry();
+    let bucket = SeaweedFs::shared().bucket();
+    let remote = GitRemote::new();
+    let mut sync = reconciler(&registry, &bucket, &remote, "w").await;
+    let first = sync.run_once().await.unwrap();
+    assert!(first.problems.is_empty(), "{:?}", first.problems);
+    let before = remote
+        .show("main", "deployments/iris/staging/deployment.yaml")
+        .unwrap();
+
+    let models = tempfile::tempdir().unwrap();
+    let needs_lightgbm = saved_model(
+        &models.path().join("iris-2"),
+        "1.9.1",
+        "mlflow==3.17.2\nscikit-learn==1.9.1\nlightgbm==4.6.0\n",
+    );
+    let old_sklearn = saved_model(&models.path().join("wine-1"), "1.7.2", "mlflow==3.17.2\n");
+    let fine = saved_model(
+        &models.path().join("fine-1"),
+        "1.9.3",
+        "mlflow\nscikit-learn\n",
+    );
+    registry.extend(
+        &Scenario::new()
+            .model(
+                ModelSpec::new("iris").version(
+                    VersionSpec::new(SourceSpec::Explicit {
+                        uri: needs_lightgbm,
+                    })
+                    .stage("Staging")
+                    .archive_existing(),
+                ),
+            )
+            .model(ModelSpec::new("wine").version(
+                VersionSpec::new(SourceSpec::Explicit { uri: old_sklearn }).stage("Production"),
+            ))
+            .model(
+                ModelSpec::new("fine").version(
+                    VersionSpec::new(SourceSpec::Explicit { uri: fine }).stage("Production"),
+                ),
+            ),
+    );
+    let report = sync.run_once().await.unwrap();
+    let mut problems = report.problems.clone();
+    problems.sort_by(|a, b| a.model.cmp(&b.model));
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    let (iris, wine) = (&problems[0], &problems[1]);
+    assert_eq!((iris.model.as_str(), iris.version), ("iris", Some(2)));
+    assert!(
+        iris.reason.contains("lightgbm==4.6.0, not in the image"),
+        "{iris}"
+    );
+    assert_eq!(iris.kept, ["staging"], "{iris}");
+    assert_eq!((wine.model.as_str(), wine.version), ("wine", Some(1)));
+    assert!(
+        wine.reason
+            .contains("saved with scikit-learn 1.7.2, the image has 1.9.1"),
+        "{wine}"
+    );
+    assert!(wine.kept.is_empty(), "nothing served wine before: {wine}");
+    // iris staging still serves version 1, wine is not deployed, the fine model is.
+    assert_eq!(
+        remote
+            .show("main", "deployments/iris/staging/deployment.yaml")
+            .unwrap(),
+        before
+    );
+    assert!(files_under(&remote, "deployments/wine/").is_empty());
+    assert!(!files_under(&remote, "deployments/fine/production/").is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_writes_nothing() {
     let registry = seed_registry();

@@ -149,18 +149,31 @@ pub fn model_dir(storage: &std::path::Path, model: &str, version: u32) -> std::p
 }
 
 /// A model directory of 5 files of `size` bytes, one in a nested folder (`data/`), as MLflow lays
-/// out a logged model; `seed` varies the bytes so versions differ.
+/// out a logged model; `seed` varies the bytes so versions differ. `MLmodel` and
+/// `requirements.txt` are what MLflow writes for a scikit-learn model (padded with comments), so
+/// the environment check reads them as it reads a real model's.
 pub fn write_model_files(dir: &std::path::Path, seed: usize, size: usize) {
     std::fs::create_dir_all(dir.join("data")).expect("testkit: model dir");
-    for (i, name) in [
-        "MLmodel",
-        "model.pkl",
-        "conda.yaml",
-        "requirements.txt",
-        "data/weights.bin",
-    ]
-    .iter()
-    .enumerate()
+    let texts = [
+        (
+            "MLmodel",
+            "flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n  sklearn:\n    sklearn_version: 1.9.1\n",
+        ),
+        ("requirements.txt", "mlflow==3.17.2\nscikit-learn==1.9.1\n"),
+    ];
+    for (name, text) in texts {
+        let mut bytes = format!("{text}# seed {seed}\n").into_bytes();
+        while bytes.len() + 2 <= size {
+            let fill = (size - bytes.len() - 2).min(100);
+            bytes.push(b'#');
+            bytes.extend(std::iter::repeat_n(b'x', fill));
+            bytes.push(b'\n');
+        }
+        std::fs::write(dir.join(name), bytes).expect("testkit: model file");
+    }
+    for (i, name) in ["model.pkl", "conda.yaml", "data/weights.bin"]
+        .iter()
+        .enumerate()
     {
         std::fs::write(dir.join(name), vec![(seed + i) as u8; size]).expect("testkit: model file");
     }

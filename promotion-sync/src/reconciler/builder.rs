@@ -9,6 +9,7 @@ use registry_reader::ModelRegistry;
 
 use super::Reconciler;
 use crate::Result;
+use crate::environment::Packages;
 use crate::layout::TargetProbe;
 use crate::mirroring::Mirroring;
 use crate::pass_cache::PassCache;
@@ -95,6 +96,7 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> ReconcilerBuilder<R, W>
             mirror: self.mirror.unwrap_or_default(),
             concurrency: settings.mirror_concurrency,
             local_source_roots: settings.local_source_roots.clone(),
+            packages: target.image_packages().map(Packages::parse),
         };
         Ok(Reconciler {
             registry: self.registry,
