@@ -43,6 +43,8 @@ pub mod kube;
 pub mod mlflow;
 pub mod mlflow_server;
 pub mod model_server;
+pub mod pod;
+pub mod podman;
 mod process;
 pub mod proxy;
 pub mod s3;

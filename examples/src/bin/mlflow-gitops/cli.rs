@@ -144,7 +144,8 @@ pub struct PipelineArgs {
     /// [default: mlflow-s3].
     #[arg(long, env = "MLFLOW_GITOPS_SERVING_S3_SECRET")]
     pub serving_s3_secret: Option<String>,
-    /// Image of the mlflow-serve target [default: ghcr.io/mlflow/mlflow:v3.17.2].
+    /// Image of the mlflow-serve target [default: localhost/mlflow-gitops/serving:VERSION, built by
+    /// scripts/build-images.sh]. Another image turns the model environment check off.
     #[arg(long, env = "MLFLOW_GITOPS_SERVING_IMAGE")]
     pub serving_image: Option<String>,
     /// Remove mirrors no deployment uses, keeping the newest N per model (off by default).
