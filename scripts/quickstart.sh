@@ -47,7 +47,7 @@ deployment=$(git --git-dir "$demo/gitops.git" ls-tree -r --name-only main | grep
 model_uri=$(git --git-dir "$demo/gitops.git" show "main:$deployment" \
     | sed -n 's/^ *mlflow-gitops.io\/model-uri: *//p' | tr -d '"' | head -1)
 port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$venv/bin/mlflow" models serve -m "$model_uri" -h 127.0.0.1 -p "$port" --env-manager local \
+PATH="$venv/bin:$PATH" "$venv/bin/mlflow" models serve -m "$model_uri" -h 127.0.0.1 -p "$port" --env-manager local \
     > "$demo/serve.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
