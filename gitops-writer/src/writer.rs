@@ -92,15 +92,12 @@ impl<T: Transport> GixWriter<T> {
         };
         std::fs::create_dir_all(work_dir).map_err(|e| io(e.into()))?;
         let lock = File::create(work_dir.join("mlflow-gitops.lock")).map_err(|e| io(e.into()))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(Error::Busy {
-                    dir: work_dir.to_owned(),
-                });
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(io(e.into())),
-        }
+        lock_work_dir(&lock).map_err(|e| match e {
+            std::fs::TryLockError::WouldBlock => Error::Busy {
+                dir: work_dir.to_owned(),
+            },
+            std::fs::TryLockError::Error(e) => io(e.into()),
+        })?;
         let repo_dir = work_dir.join("repo.git");
         if repo_dir.join("HEAD").is_file() {
             remove_stale_locks(&repo_dir);
@@ -367,6 +364,23 @@ fn init_private_clone(dir: &Path) -> Result<(), BoxError> {
     }
     gix::init_bare(&staging)?;
     std::fs::rename(&staging, dir).map_err(|e| at("renaming", &staging, e).into())
+}
+
+/// Takes the work directory's lock, waiting up to a second for it. The wait is for a lock whose
+/// writer is already gone: a child process that another thread of the same process is starting
+/// holds a copy of every descriptor (this lock's too) until it executes its program, so a writer
+/// dropped and reopened at that moment would otherwise find its own directory busy. A second is
+/// far longer than that window and far shorter than a real second writer's lifetime.
+fn lock_work_dir(lock: &File) -> Result<(), std::fs::TryLockError> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        match lock.try_lock() {
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Opens the bare repository with pack refreshing off: by default every lookup of a missing object

@@ -229,6 +229,24 @@ fn one_writer_per_work_dir() {
     assert!(matches!(err, Error::Busy { .. }), "{err}");
 }
 
+/// A lock that outlives its holder for a moment (a child being started by another thread holds a
+/// copy of its descriptor until it executes) is waited for, not reported as busy.
+#[test]
+fn a_lock_released_a_moment_later_is_waited_for() {
+    let remote = GitRemote::new();
+    drop(writer(&remote, "w"));
+    let lock_path = remote.scratch_path().join("w").join("mlflow-gitops.lock");
+    let held = std::fs::File::open(&lock_path).unwrap();
+    held.lock().unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        drop(held);
+    });
+    let reopened = GixWriter::open(&remote.url(), &remote.scratch_path().join("w"), "main");
+    release.join().unwrap();
+    assert!(reopened.is_ok(), "{:?}", reopened.err());
+}
+
 /// Rejects the first `n` pushes as if another writer had moved the branch (fault injection).
 struct Rejecting {
     inner: GitCli,
