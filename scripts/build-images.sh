@@ -87,11 +87,12 @@ wheels() { # image-dir -> directory of wheels for its requirements.txt
   echo "$out"
 }
 
-build() { # name image-dir base context-dir
-  local name=$1 dir=$2 from=$3 context=$4 t0=$SECONDS
-  cp "$dir/Containerfile" "$context/Containerfile"
+build() { # name image-dir base context-dir [Containerfile]
+  local name=$1 dir=$2 from=$3 context=$4 containerfile=${5:-$2/Containerfile} t0=$SECONDS
+  cp "$containerfile" "$context/Containerfile"
   [ -f "$dir/requirements.txt" ] && cp "$dir/requirements.txt" "$context/"
   nice -n 10 podman build -q --pull=never --network none --build-arg "BASE=$from" \
+    --build-arg "APP=$(basename "$dir")" \
     --label "org.opencontainers.image.version=$tag" \
     --label "org.opencontainers.image.source=images/$(basename "$dir")" \
     -t "$prefix/$name:$tag" "$context" >/dev/null
@@ -110,7 +111,7 @@ build mlflow-gitops images/daemon "$git_base" "$ctx"
 for name in serving mlflow-server; do
   ctx=$(mktemp -d "$work/ctx.XXXXXX")
   cp -r "$(wheels "images/$name")" "$ctx/wheels"
-  build "$name" "images/$name" "$python_base" "$ctx"
+  build "$name" "images/$name" "$python_base" "$ctx" images/python/Containerfile
   # The image holds exactly the pinned set: what the environment check compares models with.
   podman run --rm "$prefix/$name:$tag" sh -c "cat /opt/*/packages.txt" \
     | grep -viE '^(pip|setuptools|wheel)==' | sort > "$ctx/installed.txt"

@@ -99,17 +99,7 @@ fn train_register_sync_serve_and_demote() {
     let server = ModelServer::start(&model_uri, &bucket.env());
     let (status, body) = server.invoke(&wine.input.to_string());
     assert_eq!(status, 200, "{body}\n{}", server.log());
-    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let served: Vec<f64> = answer["predictions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_f64().unwrap())
-        .collect();
-    assert_eq!(served.len(), wine.predictions.len());
-    for (s, w) in served.iter().zip(&wine.predictions) {
-        assert!((s - w).abs() < 1e-9, "served {s}, model {w}");
-    }
+    wine.assert_predictions(&body);
     drop(server);
 
     // Nothing changed: no commit.

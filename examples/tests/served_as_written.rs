@@ -99,17 +99,7 @@ fn the_committed_mlflow_serve_deployment_serves_the_model() {
     let port = pod.port("model", "http").expect("the rendered named port");
     let (status, body) = post_json(port, "/invocations", &wine.input.to_string());
     assert_eq!(status, 200, "{body}\n{}", pod.logs());
-    let answer: Value = serde_json::from_str(&body).unwrap();
-    let served: Vec<f64> = answer["predictions"]
-        .as_array()
-        .expect("predictions")
-        .iter()
-        .map(|p| p.as_f64().unwrap())
-        .collect();
-    assert_eq!(served.len(), wine.predictions.len());
-    for (s, w) in served.iter().zip(&wine.predictions) {
-        assert!((s - w).abs() < 1e-9, "served {s}, model {w}");
-    }
+    wine.assert_predictions(&body);
     // Nothing the pod logged shows the S3 secret.
     assert!(!pod.logs().contains(credentials.secret_access_key.as_str()));
 }

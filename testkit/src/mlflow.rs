@@ -405,6 +405,25 @@ pub struct WineModel {
     pub predictions: Vec<f64>,
 }
 
+impl WineModel {
+    /// Panics unless `body`, a scoring server's answer to [`input`](Self::input), holds the
+    /// model's own predictions (to 1e-9).
+    pub fn assert_predictions(&self, body: &str) {
+        let answer: serde_json::Value =
+            serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"));
+        let served: Vec<f64> = answer["predictions"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no predictions: {body}"))
+            .iter()
+            .map(|p| p.as_f64().expect("a number"))
+            .collect();
+        assert_eq!(served.len(), self.predictions.len(), "{body}");
+        for (s, w) in served.iter().zip(&self.predictions) {
+            assert!((s - w).abs() < 1e-9, "served {s}, model {w}");
+        }
+    }
+}
+
 /// Trains an ElasticNet on synthetic wine-quality data with MLflow, registers it as
 /// `ElasticnetWineModel2`, moves it to Production and sets alias `champion`, in the registry at
 /// `tracking_uri` with artifacts under `artifacts_dir`.

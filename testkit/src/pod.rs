@@ -17,6 +17,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -35,7 +36,7 @@ pub struct Pod {
     containers: Vec<Container>,
     /// Where the pod's volumes live on the host.
     _volumes: tempfile::TempDir,
-    _lock: File,
+    _lock: Arc<File>,
 }
 
 /// One started container and how to probe it.
@@ -66,6 +67,19 @@ impl Pod {
         spec: &Value,
         secrets: &Secrets,
     ) -> Result<Pod, String> {
+        Pod::start_with_services(name, namespace, spec, secrets, &[])
+    }
+
+    /// [`start`](Self::start), with the cluster DNS names of `services` in `namespace`
+    /// (`<svc>`, `<svc>.<ns>`, `<svc>.<ns>.svc`, `<svc>.<ns>.svc.cluster.local`) resolving to
+    /// 127.0.0.1 inside the containers, where the other pods of the test listen.
+    pub fn start_with_services(
+        name: &str,
+        namespace: &str,
+        spec: &Value,
+        secrets: &Secrets,
+        services: &[&str],
+    ) -> Result<Pod, String> {
         let lock = pod_lock()?;
         let volumes = tempfile::Builder::new()
             .prefix("testkit-pod-")
@@ -80,6 +94,7 @@ impl Pod {
             secrets,
             mounts: &mounts,
             env_dir: &env_dir,
+            hosts: service_hosts(namespace, services),
         };
         for (i, init) in list(spec, "initContainers").iter().enumerate() {
             let args = context.podman_args(init, &format!("{name}-init-{i}"), false)?;
@@ -153,6 +168,44 @@ impl Pod {
         Ok(())
     }
 
+    /// Runs `container` (a container spec, as in a Job's pod template) to completion with the
+    /// same rules as a pod's containers, the cluster names of `services` resolving to 127.0.0.1;
+    /// its standard output, or an error with its log when it fails.
+    pub fn job(
+        name: &str,
+        namespace: &str,
+        container: &Value,
+        secrets: &Secrets,
+        services: &[&str],
+    ) -> Result<String, String> {
+        let _lock = pod_lock()?;
+        let dir = tempfile::Builder::new()
+            .prefix("testkit-job-")
+            .tempdir()
+            .map_err(|e| format!("job {name}: {e}"))?;
+        let spec = serde_json::json!({ "containers": [container] });
+        let context = Context {
+            pod: name,
+            namespace,
+            spec: &spec,
+            secrets,
+            mounts: &BTreeMap::new(),
+            env_dir: dir.path(),
+            hosts: service_hosts(namespace, services),
+        };
+        let args = context.podman_args(container, name, false)?;
+        let out = run_podman(&args)?;
+        if !out.status.success() {
+            return Err(format!(
+                "job {name} failed ({}):\n{}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     /// The host port of a container's named port.
     pub fn port(&self, container: &str, name: &str) -> Option<u16> {
         let cname = format!("{}-{container}", self.name);
@@ -211,6 +264,8 @@ struct Context<'a> {
     mounts: &'a BTreeMap<String, Mount>,
     /// Where the containers' env files are written (the pod's private directory).
     env_dir: &'a Path,
+    /// Names that resolve to 127.0.0.1 in the containers.
+    hosts: Vec<String>,
 }
 
 /// A volume on the host.
@@ -241,6 +296,9 @@ impl Context<'_> {
             "--rm".into()
         });
         let _ = run(&["rm", "--force", cname]);
+        for host in &self.hosts {
+            args.push(format!("--add-host={host}:127.0.0.1"));
+        }
         let pod_security = self.spec.get("securityContext");
         let security = container.get("securityContext");
         let field = |name: &str| {
@@ -444,6 +502,21 @@ fn expand(text: &str, env: &Env) -> String {
     out
 }
 
+/// Every cluster DNS name of `services` in `namespace`.
+pub fn service_hosts(namespace: &str, services: &[&str]) -> Vec<String> {
+    services
+        .iter()
+        .flat_map(|svc| {
+            [
+                (*svc).to_owned(),
+                format!("{svc}.{namespace}"),
+                format!("{svc}.{namespace}.svc"),
+                format!("{svc}.{namespace}.svc.cluster.local"),
+            ]
+        })
+        .collect()
+}
+
 /// The pod's volumes on the host: a directory each (world-writable, as the kubelet makes an
 /// emptyDir), a tmpfs for `medium: Memory`, a secret's keys as files.
 fn volumes_of(
@@ -471,8 +544,24 @@ fn volumes_of(
                 .get(secret_name)
                 .ok_or_else(|| format!("volume {name}: secret {secret_name:?} does not exist"))?;
             make_dir(&dir, 0o755)?;
+            // As the kubelet writes them: `defaultMode` (0644 unless set), group `fsGroup`.
+            let mode = secret
+                .get("defaultMode")
+                .and_then(Value::as_u64)
+                .and_then(|m| u32::try_from(m).ok())
+                .unwrap_or(0o644);
+            let group = spec
+                .pointer("/securityContext/fsGroup")
+                .and_then(Value::as_u64)
+                .and_then(|g| u32::try_from(g).ok());
             for (key, value) in values {
-                std::fs::write(dir.join(key), value).map_err(|e| format!("volume {name}: {e}"))?;
+                let file = dir.join(key);
+                std::fs::write(&file, value).map_err(|e| format!("volume {name}: {e}"))?;
+                std::os::unix::fs::chown(&file, None, group)
+                    .map_err(|e| format!("volume {name}: {e}"))?;
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode))
+                    .map_err(|e| format!("volume {name}: {e}"))?;
             }
             Mount::Dir(dir)
         } else {
@@ -595,12 +684,20 @@ fn run_podman(args: &[String]) -> Result<std::process::Output, String> {
         .map_err(|e| format!("cannot run podman: {e}"))
 }
 
-/// One pod at a time on this machine: rendered pods use fixed ports on the host network.
-fn pod_lock() -> Result<File, String> {
+/// One test's pods at a time on this machine (rendered pods use fixed ports on the host
+/// network): the first pod of a process takes the lock, the others of the same process share it.
+fn pod_lock() -> Result<Arc<File>, String> {
+    static HELD: Mutex<Weak<File>> = Mutex::new(Weak::new());
+    let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(file) = held.upgrade() {
+        return Ok(file);
+    }
     let path = std::env::temp_dir().join("testkit-pod.lock");
     let file = File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     file.lock()
         .map_err(|e| format!("{}: {e}", path.display()))?;
+    let file = Arc::new(file);
+    *held = Arc::downgrade(&file);
     Ok(file)
 }
 

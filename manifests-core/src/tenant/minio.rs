@@ -1,9 +1,9 @@
 //! A MinIO for the team, when it has no external bucket.
 
-use k8s_openapi::api::core::v1::{Container, EnvVar, VolumeMount};
+use k8s_openapi::api::core::v1::{Container, EnvVar};
 
+use super::object_store::{self, Store};
 use super::spec::TenantSpec;
-use super::workload::{Component, claim_volume};
 use crate::meta;
 use crate::{ManifestSet, Result};
 
@@ -23,13 +23,6 @@ pub(crate) fn render(
     size: &str,
     storage_class: Option<&str>,
 ) -> Result<ManifestSet> {
-    let component = Component {
-        namespace: &spec.namespace,
-        name: NAME,
-        component: "object-store",
-    };
-    let claim = "minio-data";
-    let (tmp, tmp_mount) = meta::scratch_volume("tmp", "/tmp", false);
     // MinIO's root user is the team's S3 key pair, so one Secret serves server and clients.
     let env: Vec<EnvVar> = vec![
         spec.s3_secret.access_key_id().env("MINIO_ROOT_USER"),
@@ -38,43 +31,31 @@ pub(crate) fn render(
             .env("MINIO_ROOT_PASSWORD"),
         meta::env("HOME", "/tmp"),
     ];
+    let args = [
+        "server",
+        "/data",
+        "--address",
+        ":9000",
+        "--console-address",
+        ":9001",
+    ];
     let container = Container {
         name: "minio".into(),
         image: Some(image.to_owned()),
-        args: Some(
-            [
-                "server",
-                "/data",
-                "--address",
-                ":9000",
-                "--console-address",
-                ":9001",
-            ]
-            .map(str::to_owned)
-            .to_vec(),
-        ),
+        args: Some(args.map(str::to_owned).to_vec()),
         ports: Some(vec![
             meta::tcp_port("http", PORT),
             meta::tcp_port("console", 9001),
         ]),
         env: Some(env),
-        startup_probe: Some(meta::http_probe("/minio/health/live", 5, 60)),
-        readiness_probe: Some(meta::http_probe("/minio/health/ready", 10, 3)),
-        liveness_probe: Some(meta::http_probe("/minio/health/live", 20, 3)),
-        volume_mounts: Some(vec![
-            VolumeMount {
-                name: "data".into(),
-                mount_path: "/data".into(),
-                ..Default::default()
-            },
-            tmp_mount,
-        ]),
         ..Default::default()
     };
-    let mut set = ManifestSet::new();
-    set.push(&component.service_account())?;
-    set.push(&component.claim(claim, size, storage_class))?;
-    set.push(&component.deployment(container, vec![claim_volume("data", claim), tmp], false))?;
-    set.push(&component.service(&[("http", PORT), ("console", 9001)]))?;
-    Ok(set)
+    let store = Store {
+        name: NAME,
+        container,
+        ready_path: "/minio/health/ready",
+        live_path: "/minio/health/live",
+        service_ports: &[("http", PORT), ("console", 9001)],
+    };
+    object_store::render(spec, store, size, storage_class)
 }

@@ -6,6 +6,7 @@ mod ingress;
 mod minio;
 mod mlflow_server;
 mod notebooks;
+mod object_store;
 mod promotion;
 mod seaweedfs;
 mod spec;

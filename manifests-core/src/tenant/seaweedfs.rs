@@ -7,10 +7,10 @@
 //! Secret as environment variables (SeaweedFS takes `AWS_ACCESS_KEY_ID` and
 //! `AWS_SECRET_ACCESS_KEY` as its admin identity); anonymous requests are refused.
 
-use k8s_openapi::api::core::v1::{Container, VolumeMount};
+use k8s_openapi::api::core::v1::Container;
 
+use super::object_store::{self, Store};
 use super::spec::TenantSpec;
-use super::workload::{Component, claim_volume};
 use crate::meta;
 use crate::{ManifestSet, Result};
 
@@ -30,13 +30,6 @@ pub(crate) fn render(
     size: &str,
     storage_class: Option<&str>,
 ) -> Result<ManifestSet> {
-    let component = Component {
-        namespace: &spec.namespace,
-        name: NAME,
-        component: "object-store",
-    };
-    let claim = "seaweedfs-data";
-    let (tmp, tmp_mount) = meta::scratch_volume("tmp", "/tmp", false);
     let env = vec![
         spec.s3_secret.access_key_id().env("AWS_ACCESS_KEY_ID"),
         spec.s3_secret
@@ -63,23 +56,14 @@ pub(crate) fn render(
         args: Some(args.map(str::to_owned).to_vec()),
         ports: Some(vec![meta::tcp_port("http", PORT)]),
         env: Some(env),
-        startup_probe: Some(meta::http_probe("/healthz", 5, 60)),
-        readiness_probe: Some(meta::http_probe("/healthz", 10, 3)),
-        liveness_probe: Some(meta::http_probe("/healthz", 20, 3)),
-        volume_mounts: Some(vec![
-            VolumeMount {
-                name: "data".into(),
-                mount_path: "/data".into(),
-                ..Default::default()
-            },
-            tmp_mount,
-        ]),
         ..Default::default()
     };
-    let mut set = ManifestSet::new();
-    set.push(&component.service_account())?;
-    set.push(&component.claim(claim, size, storage_class))?;
-    set.push(&component.deployment(container, vec![claim_volume("data", claim), tmp], false))?;
-    set.push(&component.service(&[("http", PORT)]))?;
-    Ok(set)
+    let store = Store {
+        name: NAME,
+        container,
+        ready_path: "/healthz",
+        live_path: "/healthz",
+        service_ports: &[("http", PORT)],
+    };
+    object_store::render(spec, store, size, storage_class)
 }
