@@ -29,9 +29,13 @@
 //! - [`k8s_name`]: valid, deterministic, injective RFC 1035 names for free-text MLflow names.
 //! - [`ServingTarget`] with [`MlflowServe`] (Deployment + Service + Istio VirtualService) and
 //!   [`KServe`] (InferenceService).
-//! - [`TenantSpec`] and [`tenant_components`]: a team's namespace, MLflow server, object store (SeaweedFS), ingress,
-//!   notebook PodDefault, promotion daemon and Argo CD Application.
+//! - [`TenantSpec`] and [`tenant_components`]: a team's namespace, MLflow server, object store
+//!   (SeaweedFS), ingress, notebook PodDefault, promotion daemon and Argo CD Application.
 //! - [`crds`]: the Istio, KServe, Kubeflow and Argo CD kinds used, typed.
+//! - [`images`]: the images this repository builds, which every default image is one of, and the
+//!   serving image's exact package list.
+//! - [`kustomization`]: the `kustomization.yaml` listing a directory's files.
+//! - `conformance` (feature `conformance`): the suite any [`ServingTarget`] can run.
 //!
 //! What it does not do: IO of any kind (callers write the files), Secrets with values (only
 //! references), NetworkPolicies and AuthorizationPolicies (the `policy-gen` crate), Seldon targets.

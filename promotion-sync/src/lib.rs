@@ -1,6 +1,10 @@
 //! The reconcile pass: registry → promoted versions → verified mirror → rendered manifests → one
 //! commit of the managed prefix → push; and the `watch` loop that repeats it.
 //!
+//! Before a version's manifests change, its mirrored `MLmodel` and `requirements.txt` are checked
+//! against the serving image's package list when the target knows it ([`environment`]); a
+//! version the image cannot serve is a [`Problem`] and its channels keep what they served.
+//!
 //! Every part is behind a trait, so a service can plug in its own. Here the registry is a
 //! hand-written one, the mirror is in memory and the repository a local bare one:
 //!

@@ -12,11 +12,6 @@ pub const NAME: &str = "minio";
 /// S3 API port.
 pub const PORT: i32 = 9000;
 
-/// The S3 endpoint of the team's MinIO.
-pub fn endpoint(namespace: &str) -> String {
-    format!("http://{NAME}.{namespace}.svc.cluster.local:{PORT}")
-}
-
 pub(crate) fn render(
     spec: &TenantSpec,
     image: &str,

@@ -91,8 +91,16 @@ pub fn tenant_components(spec: &TenantSpec) -> Result<ManifestSet> {
 /// How the team's pods reach its object store (the serving targets use the same).
 pub fn s3_access(spec: &TenantSpec) -> S3Access {
     let endpoint_url = match &spec.storage {
-        Storage::Seaweedfs { .. } => Some(seaweedfs::endpoint(&spec.namespace)),
-        Storage::Minio { .. } => Some(minio::endpoint(&spec.namespace)),
+        Storage::Seaweedfs { .. } => Some(object_store::endpoint(
+            seaweedfs::NAME,
+            seaweedfs::PORT,
+            &spec.namespace,
+        )),
+        Storage::Minio { .. } => Some(object_store::endpoint(
+            minio::NAME,
+            minio::PORT,
+            &spec.namespace,
+        )),
         Storage::External { endpoint_url, .. } => endpoint_url.clone(),
     };
     S3Access {

@@ -19,6 +19,11 @@ pub(super) struct Store<'a> {
     pub(super) service_ports: &'a [(&'a str, i32)],
 }
 
+/// The S3 endpoint of the store `name` listening on `port` in `namespace`.
+pub(super) fn endpoint(name: &str, port: i32, namespace: &str) -> String {
+    format!("http://{name}.{namespace}.svc.cluster.local:{port}")
+}
+
 pub(super) fn render(
     spec: &TenantSpec,
     store: Store<'_>,

@@ -19,11 +19,6 @@ pub const NAME: &str = "seaweedfs";
 /// S3 API port.
 pub const PORT: i32 = 8333;
 
-/// The S3 endpoint of the team's SeaweedFS.
-pub fn endpoint(namespace: &str) -> String {
-    format!("http://{NAME}.{namespace}.svc.cluster.local:{PORT}")
-}
-
 pub(crate) fn render(
     spec: &TenantSpec,
     image: &str,
