@@ -154,17 +154,7 @@ impl Mirror {
             .try_collect()
             .await?;
 
-        let mut deleted = 0;
-        for stray in present.keys().filter(|k| !sources.contains_key(*k)) {
-            let key = dst.key(stray);
-            self.retrying(stray.as_ref(), || async {
-                dst.store().delete(&key).await.map_err(|source| {
-                    store_error("delete", Side::Destination, dst.uri_of(stray), source)
-                })
-            })
-            .await?;
-            deleted += 1;
-        }
+        let deleted = self.delete_strays(dst, &present, &sources).await?;
 
         let mut report = MirrorReport {
             files: results.len(),
@@ -182,8 +172,38 @@ impl Mirror {
             }
             files.insert(path, entry);
         }
-        let manifest = CompletionManifest::new(files);
-        // Another writer may have finished the same version meanwhile: agree or refuse.
+        self.complete(dst, CompletionManifest::new(files)).await?;
+        self.emit(Progress::Completed);
+        report.elapsed = started.elapsed();
+        Ok(report)
+    }
+
+    /// Deletes the destination's files that the source does not hold (a half-written earlier
+    /// attempt of another layout); returns how many.
+    async fn delete_strays(
+        &self,
+        dst: &Location,
+        present: &BTreeMap<Path, u64>,
+        sources: &BTreeMap<Path, u64>,
+    ) -> Result<usize> {
+        let mut deleted = 0;
+        for stray in present.keys().filter(|k| !sources.contains_key(*k)) {
+            let key = dst.key(stray);
+            self.retrying(stray.as_ref(), || async {
+                dst.store().delete(&key).await.map_err(|source| {
+                    store_error("delete", Side::Destination, dst.uri_of(stray), source)
+                })
+            })
+            .await?;
+            deleted += 1;
+        }
+        Ok(deleted)
+    }
+
+    /// Writes the completion manifest, last, after every file is in place: from then on the
+    /// mirror counts as complete. Another writer may have finished the same version meanwhile:
+    /// then its manifest must agree with ours, or the mirror is a conflict.
+    async fn complete(&self, dst: &Location, manifest: CompletionManifest) -> Result<()> {
         if let Some(existing) = self
             .retrying(MANIFEST_NAME, || CompletionManifest::read(dst))
             .await?
@@ -194,13 +214,9 @@ impl Mirror {
                     detail,
                 });
             }
-        } else {
-            // Last, after every file is in place: from now on the mirror counts as complete.
-            self.retrying(MANIFEST_NAME, || manifest.write(dst)).await?;
+            return Ok(());
         }
-        self.emit(Progress::Completed);
-        report.elapsed = started.elapsed();
-        Ok(report)
+        self.retrying(MANIFEST_NAME, || manifest.write(dst)).await
     }
 
     /// Puts one file in place: keeps a same-size object whose sha256 matches, copies otherwise.

@@ -8,8 +8,8 @@
 //! Baseline tier for the others; then the default allow.
 
 use manifests_core::crds::network_policy_api::{
-    ClusterNetworkPolicy, ClusterPeer as K8sPeer, NamespacedPods, ProtocolMatch as K8sProtocol,
-    RuleAction, Tier,
+    ClusterNetworkPolicy, ClusterNetworkPolicySpec, ClusterPeer as K8sPeer, NamespacedPods,
+    ProtocolMatch as K8sProtocol, RuleAction, Tier,
 };
 
 use crate::cidr::Cidr;
@@ -100,78 +100,36 @@ impl ClusterPolicy {
         if spec.priority > 1000 {
             return Err(invalid(format!("priority {} is over 1000", spec.priority)));
         }
-        let subject = match (&spec.subject.namespaces, &spec.subject.pods) {
-            (Some(namespaces), None) => ClusterPods::Namespaces(
-                Selector::from_k8s(namespaces).map_err(|e| invalid(format!("subject: {e}")))?,
-            ),
-            (None, Some(pods)) => {
-                namespaced_pods(pods).map_err(|e| invalid(format!("subject: {e}")))?
-            }
-            _ => {
-                return Err(invalid(
-                    "subject must set exactly one of namespaces and pods".into(),
-                ));
-            }
-        };
-        let rule = |direction: &str,
-                    index: usize,
-                    rule_name: &Option<String>,
-                    action: RuleAction,
-                    peers: &[K8sPeer],
-                    protocols: &Option<Vec<K8sProtocol>>,
-                    networks_allowed: bool|
-         -> Result<ClusterRule> {
-            let label = rule_name.clone().unwrap_or_else(|| index.to_string());
-            let at = format!("{direction}[{index}]");
-            let fail = |reason: String| invalid(format!("{at}: {reason}"));
-            if peers.is_empty() {
-                return Err(fail("a rule needs at least one peer".into()));
-            }
-            let peers = peers
-                .iter()
-                .map(|p| peer(p, networks_allowed))
-                .collect::<Result<Vec<_>, String>>()
-                .map_err(&fail)?;
-            let protocols = match protocols {
-                None => None,
-                Some(list) if list.is_empty() => {
-                    return Err(fail("protocols, when set, needs at least one item".into()));
-                }
-                Some(list) => Some(
-                    list.iter()
-                        .map(protocol)
-                        .collect::<Result<Vec<_>, String>>()
-                        .map_err(&fail)?,
-                ),
-            };
-            Ok(ClusterRule {
-                id: format!("ClusterNetworkPolicy {name} {direction} rule {label}"),
-                action,
-                peers,
-                protocols,
-            })
-        };
+        let subject = subject(spec).map_err(|e| invalid(format!("subject: {e}")))?;
         let ingress = spec
             .ingress
             .iter()
             .enumerate()
-            .map(|(i, r)| {
-                rule(
-                    "ingress",
-                    i,
-                    &r.name,
-                    r.action,
-                    &r.from,
-                    &r.protocols,
-                    false,
-                )
+            .map(|(index, r)| RawRule {
+                direction: "ingress",
+                index,
+                name: &r.name,
+                action: r.action,
+                peers: &r.from,
+                protocols: &r.protocols,
+                networks_allowed: false,
             })
+            .map(|raw| raw.read(&name).map_err(&invalid))
             .collect::<Result<Vec<_>>>()?;
         let egress = spec
             .egress
             .iter()
             .enumerate()
-            .map(|(i, r)| rule("egress", i, &r.name, r.action, &r.to, &r.protocols, true))
+            .map(|(index, r)| RawRule {
+                direction: "egress",
+                index,
+                name: &r.name,
+                action: r.action,
+                peers: &r.to,
+                protocols: &r.protocols,
+                networks_allowed: true,
+            })
+            .map(|raw| raw.read(&name).map_err(&invalid))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             name,
@@ -180,6 +138,66 @@ impl ClusterPolicy {
             subject,
             ingress,
             egress,
+        })
+    }
+}
+
+/// The subject: exactly one of namespaces and pods.
+fn subject(spec: &ClusterNetworkPolicySpec) -> Result<ClusterPods, String> {
+    match (&spec.subject.namespaces, &spec.subject.pods) {
+        (Some(namespaces), None) => Ok(ClusterPods::Namespaces(Selector::from_k8s(namespaces)?)),
+        (None, Some(pods)) => namespaced_pods(pods),
+        _ => Err("must set exactly one of namespaces and pods".into()),
+    }
+}
+
+/// One ingress or egress rule as the API object holds it.
+struct RawRule<'a> {
+    direction: &'a str,
+    index: usize,
+    name: &'a Option<String>,
+    action: RuleAction,
+    peers: &'a [K8sPeer],
+    protocols: &'a Option<Vec<K8sProtocol>>,
+    /// Only egress peers may be networks (the CRD's rule).
+    networks_allowed: bool,
+}
+
+impl RawRule<'_> {
+    /// The rule, checked as the CRD checks it; an error names the rule (`ingress[0]: …`).
+    fn read(self, policy: &str) -> Result<ClusterRule, String> {
+        let label = self.name.clone().unwrap_or_else(|| self.index.to_string());
+        let at = format!("{}[{}]", self.direction, self.index);
+        let fail = |reason: String| format!("{at}: {reason}");
+        if self.peers.is_empty() {
+            return Err(fail("a rule needs at least one peer".into()));
+        }
+        let peers = self
+            .peers
+            .iter()
+            .map(|p| peer(p, self.networks_allowed))
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(fail)?;
+        let protocols = match self.protocols {
+            None => None,
+            Some(list) if list.is_empty() => {
+                return Err(fail("protocols, when set, needs at least one item".into()));
+            }
+            Some(list) => Some(
+                list.iter()
+                    .map(protocol)
+                    .collect::<Result<Vec<_>, String>>()
+                    .map_err(fail)?,
+            ),
+        };
+        Ok(ClusterRule {
+            id: format!(
+                "ClusterNetworkPolicy {policy} {} rule {label}",
+                self.direction
+            ),
+            action: self.action,
+            peers,
+            protocols,
         })
     }
 }

@@ -115,111 +115,125 @@ fn group(api_version: &str) -> &str {
 fn workload(manifest: &Manifest) -> Result<Option<Workload>> {
     let key = manifest.key();
     let namespace = key.namespace.clone().unwrap_or_else(|| "default".into());
-    let template = |pointer: &str| -> Result<Option<Workload>> {
-        let template = decode::<PodTemplateSpec>(manifest, pointer)?.unwrap_or_default();
-        let containers = template.spec.map(|s| s.containers).unwrap_or_default();
-        Ok(Some(Workload {
-            pod: Pod {
-                namespace: namespace.clone(),
-                name: key.name.clone(),
-                labels: template.metadata.and_then(|m| m.labels).unwrap_or_default(),
-                ip: None,
-                ports: container_ports(key, &containers)?,
-            },
-            user_facing: false,
-        }))
-    };
-    let own_labels = || decode::<Labels>(manifest, "/metadata/labels");
-    match (group(&key.api_version), key.kind.as_str()) {
-        ("", "Pod") => {
-            let containers =
-                decode::<Vec<Container>>(manifest, "/spec/containers")?.unwrap_or_default();
-            let ip = decode::<String>(manifest, "/status/podIP")?
-                .map(|ip| {
-                    ip.parse().map_err(|_| Error::InvalidSpec {
-                        field: format!("{key} status.podIP"),
-                        reason: format!("{ip:?} is not an IP address"),
-                    })
-                })
-                .transpose()?;
-            Ok(Some(Workload {
-                pod: Pod {
-                    namespace,
-                    name: key.name.clone(),
-                    labels: own_labels()?.unwrap_or_default(),
-                    ip,
-                    ports: container_ports(key, &containers)?,
-                },
-                user_facing: false,
-            }))
-        }
+    let workload = match (group(&key.api_version), key.kind.as_str()) {
+        ("", "Pod") => pod_workload(manifest, namespace)?,
         ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") | ("batch", "Job") => {
-            template("/spec/template")
+            template_workload(manifest, namespace, "/spec/template")?
         }
-        ("batch", "CronJob") => template("/spec/jobTemplate/spec/template"),
-        ("kubeflow.org", "Notebook") => {
-            // The controller sets these two labels and copies the Notebook's own labels over
-            // them; the template's labels are not used.
-            let mut labels = Labels::from([
-                ("statefulset".to_owned(), key.name.clone()),
-                ("notebook-name".to_owned(), key.name.clone()),
-            ]);
-            labels.extend(own_labels()?.unwrap_or_default());
-            let containers = decode::<Vec<Container>>(manifest, "/spec/template/spec/containers")?
-                .unwrap_or_default();
-            let mut ports = container_ports(key, &containers[..containers.len().min(1)])?;
-            if containers.first().is_none_or(|c| c.ports.is_none()) {
-                ports = vec![ContainerPort {
-                    name: Some("notebook-port".into()),
-                    port: NOTEBOOK_PORT,
-                    proto: Proto::Tcp,
-                }];
-            }
-            Ok(Some(Workload {
-                pod: Pod {
-                    namespace,
-                    name: key.name.clone(),
-                    labels,
-                    ip: None,
-                    ports,
-                },
-                user_facing: true,
-            }))
+        ("batch", "CronJob") => {
+            template_workload(manifest, namespace, "/spec/jobTemplate/spec/template")?
         }
-        ("serving.kserve.io", "InferenceService") => {
-            // The predictor's pods: the InferenceService's labels, the predictor's own, then the
-            // two KServe sets itself.
-            let mut labels = own_labels()?.unwrap_or_default();
-            labels
-                .extend(decode::<Labels>(manifest, "/spec/predictor/labels")?.unwrap_or_default());
-            labels.insert(
-                "serving.kserve.io/inferenceservice".into(),
-                key.name.clone(),
-            );
-            labels.insert("component".into(), "predictor".into());
-            let containers = decode::<Vec<Container>>(manifest, "/spec/predictor/containers")?
-                .unwrap_or_default();
-            let mut ports = container_ports(key, &containers)?;
-            if ports.is_empty() {
-                ports.push(ContainerPort {
-                    name: None,
-                    port: KSERVE_PORT,
-                    proto: Proto::Tcp,
-                });
-            }
-            Ok(Some(Workload {
-                pod: Pod {
-                    namespace,
-                    name: format!("{}-predictor", key.name),
-                    labels,
-                    ip: None,
-                    ports,
-                },
-                user_facing: true,
-            }))
-        }
-        _ => Ok(None),
+        ("kubeflow.org", "Notebook") => notebook_workload(manifest, namespace)?,
+        ("serving.kserve.io", "InferenceService") => predictor_workload(manifest, namespace)?,
+        _ => return Ok(None),
+    };
+    Ok(Some(workload))
+}
+
+/// A Pod as it is, with its address when the dump has one.
+fn pod_workload(manifest: &Manifest, namespace: String) -> Result<Workload> {
+    let key = manifest.key();
+    let containers = decode::<Vec<Container>>(manifest, "/spec/containers")?.unwrap_or_default();
+    let ip = decode::<String>(manifest, "/status/podIP")?
+        .map(|ip| {
+            ip.parse().map_err(|_| Error::InvalidSpec {
+                field: format!("{key} status.podIP"),
+                reason: format!("{ip:?} is not an IP address"),
+            })
+        })
+        .transpose()?;
+    Ok(Workload {
+        pod: Pod {
+            namespace,
+            name: key.name.clone(),
+            labels: decode::<Labels>(manifest, "/metadata/labels")?.unwrap_or_default(),
+            ip,
+            ports: container_ports(key, &containers)?,
+        },
+        user_facing: false,
+    })
+}
+
+/// The pods a controller makes from the pod template at `pointer`.
+fn template_workload(manifest: &Manifest, namespace: String, pointer: &str) -> Result<Workload> {
+    let key = manifest.key();
+    let template = decode::<PodTemplateSpec>(manifest, pointer)?.unwrap_or_default();
+    let containers = template.spec.map(|s| s.containers).unwrap_or_default();
+    Ok(Workload {
+        pod: Pod {
+            namespace,
+            name: key.name.clone(),
+            labels: template.metadata.and_then(|m| m.labels).unwrap_or_default(),
+            ip: None,
+            ports: container_ports(key, &containers)?,
+        },
+        user_facing: false,
+    })
+}
+
+/// A Kubeflow Notebook's pod, labelled as its controller labels it.
+fn notebook_workload(manifest: &Manifest, namespace: String) -> Result<Workload> {
+    let key = manifest.key();
+    // The controller sets these two labels and copies the Notebook's own labels over them; the
+    // template's labels are not used.
+    let mut labels = Labels::from([
+        ("statefulset".to_owned(), key.name.clone()),
+        ("notebook-name".to_owned(), key.name.clone()),
+    ]);
+    labels.extend(decode::<Labels>(manifest, "/metadata/labels")?.unwrap_or_default());
+    let containers =
+        decode::<Vec<Container>>(manifest, "/spec/template/spec/containers")?.unwrap_or_default();
+    let mut ports = container_ports(key, &containers[..containers.len().min(1)])?;
+    if containers.first().is_none_or(|c| c.ports.is_none()) {
+        ports = vec![ContainerPort {
+            name: Some("notebook-port".into()),
+            port: NOTEBOOK_PORT,
+            proto: Proto::Tcp,
+        }];
     }
+    Ok(Workload {
+        pod: Pod {
+            namespace,
+            name: key.name.clone(),
+            labels,
+            ip: None,
+            ports,
+        },
+        user_facing: true,
+    })
+}
+
+/// A KServe InferenceService's predictor pods, labelled as KServe labels them.
+fn predictor_workload(manifest: &Manifest, namespace: String) -> Result<Workload> {
+    let key = manifest.key();
+    // The InferenceService's labels, the predictor's own, then the two KServe sets itself.
+    let mut labels = decode::<Labels>(manifest, "/metadata/labels")?.unwrap_or_default();
+    labels.extend(decode::<Labels>(manifest, "/spec/predictor/labels")?.unwrap_or_default());
+    labels.insert(
+        "serving.kserve.io/inferenceservice".into(),
+        key.name.clone(),
+    );
+    labels.insert("component".into(), "predictor".into());
+    let containers =
+        decode::<Vec<Container>>(manifest, "/spec/predictor/containers")?.unwrap_or_default();
+    let mut ports = container_ports(key, &containers)?;
+    if ports.is_empty() {
+        ports.push(ContainerPort {
+            name: None,
+            port: KSERVE_PORT,
+            proto: Proto::Tcp,
+        });
+    }
+    Ok(Workload {
+        pod: Pod {
+            namespace,
+            name: format!("{}-predictor", key.name),
+            labels,
+            ip: None,
+            ports,
+        },
+        user_facing: true,
+    })
 }
 
 fn container_ports(key: &ObjectKey, containers: &[Container]) -> Result<Vec<ContainerPort>> {

@@ -17,6 +17,24 @@ pub fn tracking_uri(namespace: &str) -> String {
     format!("http://{NAME}.{namespace}.svc.cluster.local:{PORT}")
 }
 
+/// The `Host` headers the server accepts (its DNS-rebinding guard refuses any other): the
+/// in-cluster service names with and without the port, the configured external hosts, localhost.
+fn allowed_hosts(spec: &TenantSpec) -> Vec<String> {
+    let ns = &spec.namespace;
+    let mut hosts: Vec<String> = [
+        NAME.to_owned(),
+        format!("{NAME}.{ns}"),
+        format!("{NAME}.{ns}.svc"),
+        format!("{NAME}.{ns}.svc.cluster.local"),
+    ]
+    .into_iter()
+    .flat_map(|h| [format!("{h}:{PORT}"), h])
+    .collect();
+    hosts.extend(spec.mlflow.allowed_hosts.iter().cloned());
+    hosts.push("localhost".into());
+    hosts
+}
+
 pub(crate) fn render(
     spec: &TenantSpec,
     s3_env: &[k8s_openapi::api::core::v1::EnvVar],
@@ -59,17 +77,7 @@ pub(crate) fn render(
     mounts.push(tmp_mount);
     env.push(meta::env("HOME", "/tmp"));
 
-    let mut hosts: Vec<String> = [
-        NAME.to_owned(),
-        format!("{NAME}.{ns}"),
-        format!("{NAME}.{ns}.svc"),
-        format!("{NAME}.{ns}.svc.cluster.local"),
-    ]
-    .into_iter()
-    .flat_map(|h| [format!("{h}:{PORT}"), h])
-    .collect();
-    hosts.extend(spec.mlflow.allowed_hosts.iter().cloned());
-    hosts.push("localhost".into());
+    let hosts = allowed_hosts(spec);
 
     let artifacts = super::artifacts_destination(spec);
     let args = [

@@ -59,12 +59,9 @@ pub(crate) fn render(
     Ok(set)
 }
 
-fn daemon(
-    component: &Component<'_>,
-    spec: &TenantSpec,
-    gitops: &GitOps,
-    s3_env: &[EnvVar],
-) -> k8s_openapi::api::apps::v1::Deployment {
+/// The daemon's command line: `watch` against the team's MLflow server, mirroring into the team
+/// bucket and pushing over SSH with the key and known hosts of the git Secret.
+fn daemon_args(spec: &TenantSpec, gitops: &GitOps) -> Vec<String> {
     let ns = spec.namespace.as_str();
     let mirror = format!("s3://{}/{}", spec.bucket, spec.mirror_prefix);
     // The tracking server's --artifacts-destination: where `mlflow-artifacts:/` sources live.
@@ -74,7 +71,7 @@ fn daemon(
     let listen = format!("0.0.0.0:{METRICS_PORT}");
     let tracking = mlflow_server::tracking_uri(ns);
     let path = gitops.path_for(ns);
-    let args = [
+    [
         "watch",
         "--registry",
         &tracking,
@@ -103,7 +100,16 @@ fn daemon(
         "--push",
     ]
     .map(str::to_owned)
-    .to_vec();
+    .to_vec()
+}
+
+fn daemon(
+    component: &Component<'_>,
+    spec: &TenantSpec,
+    gitops: &GitOps,
+    s3_env: &[EnvVar],
+) -> k8s_openapi::api::apps::v1::Deployment {
+    let args = daemon_args(spec, gitops);
     let (work, work_mount) = meta::scratch_volume("work", "/var/lib/mlflow-gitops", false);
     let (tmp, tmp_mount) = meta::scratch_volume("tmp", "/tmp", false);
     let git = Volume {

@@ -213,68 +213,32 @@ pub(super) fn unmatched_selectors(
     policies: &[Policy],
     cluster_policies: &[ClusterPolicy],
 ) -> Vec<UnmatchedSelector> {
-    let mut found = Vec::new();
-    let known = |namespace: &str| !cluster.representatives().any(|r| r == namespace);
-    let any_pod = |namespaces: &[&str], pods: &Selector| {
-        namespaces.iter().any(|ns| {
-            cluster
-                .pods_in(ns)
-                .any(|p| pods.matches(&cluster.pod(p).labels))
-        })
-    };
-    let matching_namespaces = |selector: &Selector| -> Vec<&str> {
-        cluster
-            .namespaces()
-            .iter()
-            .filter(|n| selector.matches(&n.labels))
-            .map(|n| n.name.as_str())
-            .collect()
-    };
-    // One (namespace selector, pod selector) pair; `namespaces` None: the policy's namespace.
-    let mut check = |policy: &str,
-                     field: &str,
-                     namespaces: Option<(&Selector, String)>,
-                     home: Option<&str>,
-                     pods: Option<(&Selector, String)>| {
-        let in_scope: Vec<&str> = match (&namespaces, home) {
-            (Some((selector, ns_field)), _) => {
-                let matched = matching_namespaces(selector);
-                if matched.is_empty() {
-                    found.push(UnmatchedSelector {
-                        policy: policy.to_owned(),
-                        field: format!("{field}.{ns_field}"),
-                        selector: selector.to_string(),
-                        selects: "namespace".into(),
-                    });
-                    return;
-                }
-                matched
-            }
-            (None, Some(home)) => vec![home],
-            (None, None) => return,
-        };
-        if let Some((pods, pod_field)) = pods {
-            let judged: Vec<&str> = in_scope.into_iter().filter(|n| known(n)).collect();
-            if !pods.is_empty() && !judged.is_empty() && !any_pod(&judged, pods) {
-                found.push(UnmatchedSelector {
-                    policy: policy.to_owned(),
-                    field: format!("{field}.{pod_field}"),
-                    selector: pods.to_string(),
-                    selects: "pod".into(),
-                });
-            }
-        }
+    let mut check = SelectorCheck {
+        cluster,
+        found: Vec::new(),
     };
     for policy in policies {
+        check.network_policy(policy);
+    }
+    for policy in cluster_policies {
+        check.cluster_policy(policy);
+    }
+    check.found
+}
+
+/// The selectors of each policy, checked against the cluster model one at a time.
+struct SelectorCheck<'a> {
+    cluster: &'a Cluster,
+    found: Vec<UnmatchedSelector>,
+}
+
+impl SelectorCheck<'_> {
+    /// A NetworkPolicy's subject and the pod peers of its rules.
+    fn network_policy(&mut self, policy: &Policy) {
         let id = policy.id();
         let home = Some(policy.namespace.as_str());
-        check(
-            &id,
-            "spec",
-            None,
-            home,
-            Some((&policy.subject, "podSelector".into())),
-        );
+        let subject = Some((&policy.subject, "podSelector".into()));
+        self.check(&id, "spec", None, home, subject);
         for (direction, peers_field, rules) in [
             ("ingress", "from", policy.ingress.as_deref()),
             ("egress", "to", policy.egress.as_deref()),
@@ -287,33 +251,18 @@ pub(super) fn unmatched_selectors(
                             NsScope::PolicyNamespace => None,
                             NsScope::Matching(s) => Some((s, "namespaceSelector".to_owned())),
                         };
-                        check(
-                            &id,
-                            &field,
-                            namespaces,
-                            home,
-                            Some((pods, "podSelector".into())),
-                        );
+                        let pods = Some((pods, "podSelector".into()));
+                        self.check(&id, &field, namespaces, home, pods);
                     }
                 }
             }
         }
     }
-    for policy in cluster_policies {
+
+    /// A ClusterNetworkPolicy's subject and the pod peers of its rules.
+    fn cluster_policy(&mut self, policy: &ClusterPolicy) {
         let id = format!("ClusterNetworkPolicy {}", policy.name);
-        let mut pods_check = |field: &str, pods: &ClusterPods| match pods {
-            ClusterPods::Namespaces(s) => {
-                check(&id, field, Some((s, "namespaces".into())), None, None)
-            }
-            ClusterPods::Pods { namespaces, pods } => check(
-                &id,
-                field,
-                Some((namespaces, "pods.namespaceSelector".into())),
-                None,
-                Some((pods, "pods.podSelector".into())),
-            ),
-        };
-        pods_check("spec.subject", &policy.subject);
+        self.cluster_pods(&id, "spec.subject", &policy.subject);
         for (direction, peers_field, rules) in [
             ("ingress", "from", &policy.ingress),
             ("egress", "to", &policy.egress),
@@ -321,13 +270,85 @@ pub(super) fn unmatched_selectors(
             for (i, rule) in rules.iter().enumerate() {
                 for (j, peer) in rule.peers.iter().enumerate() {
                     if let ClusterPeer::Pods(pods) = peer {
-                        pods_check(&format!("spec.{direction}[{i}].{peers_field}[{j}]"), pods);
+                        let field = format!("spec.{direction}[{i}].{peers_field}[{j}]");
+                        self.cluster_pods(&id, &field, pods);
                     }
                 }
             }
         }
     }
-    found
+
+    fn cluster_pods(&mut self, id: &str, field: &str, pods: &ClusterPods) {
+        match pods {
+            ClusterPods::Namespaces(s) => {
+                self.check(id, field, Some((s, "namespaces".into())), None, None)
+            }
+            ClusterPods::Pods { namespaces, pods } => self.check(
+                id,
+                field,
+                Some((namespaces, "pods.namespaceSelector".into())),
+                None,
+                Some((pods, "pods.podSelector".into())),
+            ),
+        }
+    }
+
+    /// One (namespace selector, pod selector) pair; `namespaces` None: the policy's namespace
+    /// (`home`). A namespace selector that matches no namespace is reported; otherwise a pod
+    /// selector that matches no pod in the matched namespaces the model knows.
+    fn check(
+        &mut self,
+        policy: &str,
+        field: &str,
+        namespaces: Option<(&Selector, String)>,
+        home: Option<&str>,
+        pods: Option<(&Selector, String)>,
+    ) {
+        let cluster = self.cluster;
+        let in_scope: Vec<&str> = match (&namespaces, home) {
+            (Some((selector, ns_field)), _) => {
+                let matched: Vec<&str> = cluster
+                    .namespaces()
+                    .iter()
+                    .filter(|n| selector.matches(&n.labels))
+                    .map(|n| n.name.as_str())
+                    .collect();
+                if matched.is_empty() {
+                    self.found.push(UnmatchedSelector {
+                        policy: policy.to_owned(),
+                        field: format!("{field}.{ns_field}"),
+                        selector: selector.to_string(),
+                        selects: "namespace".into(),
+                    });
+                    return;
+                }
+                matched
+            }
+            (None, Some(home)) => vec![home],
+            (None, None) => return,
+        };
+        let Some((pods, pod_field)) = pods else {
+            return;
+        };
+        // Representative pods stand for namespaces that declare none: nothing to match there.
+        let judged: Vec<&str> = in_scope
+            .into_iter()
+            .filter(|ns| !cluster.representatives().any(|r| r == *ns))
+            .collect();
+        let any_pod = judged.iter().any(|ns| {
+            cluster
+                .pods_in(ns)
+                .any(|p| pods.matches(&cluster.pod(p).labels))
+        });
+        if !pods.is_empty() && !judged.is_empty() && !any_pod {
+            self.found.push(UnmatchedSelector {
+                policy: policy.to_owned(),
+                field: format!("{field}.{pod_field}"),
+                selector: pods.to_string(),
+                selects: "pod".into(),
+            });
+        }
+    }
 }
 
 /// Pairs of cluster policies that apply to one pod in one tier and direction with one priority.

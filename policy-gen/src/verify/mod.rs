@@ -93,60 +93,8 @@ pub fn verify_with(
         .iter()
         .map(|n| (*n, cluster.pods_in(n).collect()))
         .collect();
-    let mut matrix = BTreeMap::new();
-    let mut leaks = Vec::new();
-    for from in &names {
-        let mut row = BTreeMap::new();
-        for to in &names {
-            let found = first_allowed_flow(&evaluator, &pods_of[from], &pods_of[to], from, to);
-            if let Some((src, dst, port, proto)) = found
-                && from != to
-                && tenants.contains(from)
-                && tenants.contains(to)
-            {
-                leaks.push(checks::flow(&evaluator, src, dst, port, proto));
-            }
-            row.insert((*to).to_owned(), found.is_some());
-        }
-        matrix.insert((*from).to_owned(), row);
-    }
-
-    // The world after every tenant deleted its NetworkPolicies; a flow passes a side if either
-    // world lets it (each side depends only on its own namespace's policies).
-    let kept: Vec<Policy> = read
-        .policies
-        .iter()
-        .filter(|p| !tenants.contains(&p.namespace))
-        .cloned()
-        .collect();
-    let deleted = Evaluator::with_cluster_policies(cluster, &kept, &read.cluster_policies);
-    let any_world = AnyWorld([&deleted, &evaluator]);
-    let undoable_isolation = tenants
-        .namespaces
-        .iter()
-        .filter_map(|to| {
-            let reached_by: Vec<String> = tenants
-                .namespaces
-                .iter()
-                .filter(|from| *from != to)
-                .filter(|from| {
-                    first_allowed_flow(
-                        &any_world,
-                        &pods_of[from.as_str()],
-                        &pods_of[to.as_str()],
-                        from,
-                        to,
-                    )
-                    .is_some()
-                })
-                .cloned()
-                .collect();
-            (!reached_by.is_empty()).then(|| Undoable {
-                tenant: to.clone(),
-                reached_by,
-            })
-        })
-        .collect();
+    let (matrix, leaks) = reachability(&evaluator, &names, &pods_of, &tenants);
+    let undoable_isolation = undoable_isolation(cluster, &read, &evaluator, &tenants, &pods_of);
 
     Ok(Report {
         tenant_rule: tenants.rule,
@@ -168,6 +116,78 @@ pub fn verify_with(
         undoable_isolation,
         not_evaluated: read.not_evaluated,
     })
+}
+
+/// Pods by namespace.
+type PodsOf<'a> = BTreeMap<&'a str, Vec<PodId>>;
+
+/// Which namespace reaches which (some pod to some pod on some port), and an example flow of
+/// every leak between two tenants.
+fn reachability(
+    evaluator: &Evaluator<'_>,
+    names: &[&str],
+    pods_of: &PodsOf<'_>,
+    tenants: &Tenants,
+) -> (BTreeMap<String, BTreeMap<String, bool>>, Vec<Leak>) {
+    let mut matrix = BTreeMap::new();
+    let mut leaks = Vec::new();
+    for from in names {
+        let mut row = BTreeMap::new();
+        for to in names {
+            let found = first_allowed_flow(evaluator, &pods_of[from], &pods_of[to], from, to);
+            if let Some((src, dst, port, proto)) = found
+                && from != to
+                && tenants.contains(from)
+                && tenants.contains(to)
+            {
+                leaks.push(checks::flow(evaluator, src, dst, port, proto));
+            }
+            row.insert((*to).to_owned(), found.is_some());
+        }
+        matrix.insert((*from).to_owned(), row);
+    }
+    (matrix, leaks)
+}
+
+/// The tenants other tenants could reach by deleting their own NetworkPolicies. The world after
+/// every tenant deleted its policies is evaluated beside this one; a flow passes a side if either
+/// world lets it (each side depends only on its own namespace's policies), which covers every
+/// choice of tenants deleting theirs.
+fn undoable_isolation(
+    cluster: &Cluster,
+    read: &ReadPolicies,
+    evaluator: &Evaluator<'_>,
+    tenants: &Tenants,
+    pods_of: &PodsOf<'_>,
+) -> Vec<Undoable> {
+    let kept: Vec<Policy> = read
+        .policies
+        .iter()
+        .filter(|p| !tenants.contains(&p.namespace))
+        .cloned()
+        .collect();
+    let deleted = Evaluator::with_cluster_policies(cluster, &kept, &read.cluster_policies);
+    let any_world = AnyWorld([&deleted, evaluator]);
+    tenants
+        .namespaces
+        .iter()
+        .filter_map(|to| {
+            let reached_by: Vec<String> = tenants
+                .namespaces
+                .iter()
+                .filter(|from| *from != to)
+                .filter(|from| {
+                    let (src, dst) = (&pods_of[from.as_str()], &pods_of[to.as_str()]);
+                    first_allowed_flow(&any_world, src, dst, from, to).is_some()
+                })
+                .cloned()
+                .collect();
+            (!reached_by.is_empty()).then(|| Undoable {
+                tenant: to.clone(),
+                reached_by,
+            })
+        })
+        .collect()
 }
 
 /// The policy objects of a manifest set, normalized.

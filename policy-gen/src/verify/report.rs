@@ -203,6 +203,20 @@ fn some(names: &[String], n: usize) -> String {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_overview(f)?;
+        self.write_findings(f)?;
+        self.write_warnings(f)?;
+        match (self.findings(), self.warnings()) {
+            (0, 0) => write!(f, "clean"),
+            (0, w) => write!(f, "clean, {w} warnings"),
+            (n, w) => write!(f, "NOT CLEAN: {n} findings, {w} warnings"),
+        }
+    }
+}
+
+impl Report {
+    /// The tenants, the representative pods and who reaches whom.
+    fn write_overview(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
             "{} namespaces, {} tenants ({}): {}",
@@ -231,6 +245,11 @@ impl fmt::Display for Report {
             };
             writeln!(f, "  {from} -> {reached}")?;
         }
+        Ok(())
+    }
+
+    /// One line per finding (what makes the report not clean).
+    fn write_findings(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for leak in &self.leaks {
             writeln!(f, "LEAK {leak}")?;
         }
@@ -262,6 +281,11 @@ impl fmt::Display for Report {
                 gap.namespace, gap.what, gap.pods, gap.example
             )?;
         }
+        Ok(())
+    }
+
+    /// One line per warning.
+    fn write_warnings(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for unmatched in &self.unmatched_selectors {
             writeln!(
                 f,
@@ -291,10 +315,6 @@ impl fmt::Display for Report {
         for object in &self.not_evaluated {
             writeln!(f, "warning: NOT EVALUATED {object}")?;
         }
-        match (self.findings(), self.warnings()) {
-            (0, 0) => write!(f, "clean"),
-            (0, w) => write!(f, "clean, {w} warnings"),
-            (n, w) => write!(f, "NOT CLEAN: {n} findings, {w} warnings"),
-        }
+        Ok(())
     }
 }
