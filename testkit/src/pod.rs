@@ -97,17 +97,7 @@ impl Pod {
             hosts: service_hosts(namespace, services),
         };
         for (i, init) in list(spec, "initContainers").iter().enumerate() {
-            let args = context.podman_args(init, &format!("{name}-init-{i}"), false)?;
-            let out = run_podman(&args)?;
-            if !out.status.success() {
-                return Err(format!(
-                    "init container {} failed ({}):\n{}{}",
-                    str_at(init, "name"),
-                    out.status,
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
-                ));
-            }
+            context.run_to_completion(init, &format!("{name}-init-{i}"))?;
         }
         let mut pod = Pod {
             name: name.to_owned(),
@@ -193,17 +183,7 @@ impl Pod {
             env_dir: dir.path(),
             hosts: service_hosts(namespace, services),
         };
-        let args = context.podman_args(container, name, false)?;
-        let out = run_podman(&args)?;
-        if !out.status.success() {
-            return Err(format!(
-                "job {name} failed ({}):\n{}{}",
-                out.status,
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        context.run_to_completion(container, name)
     }
 
     /// The host port of a container's named port.
@@ -408,6 +388,21 @@ impl Context<'_> {
         args.push(image.to_owned());
         args.extend(expand_all("args"));
         Ok(args)
+    }
+
+    /// Runs `container` as `cname` until it exits: its standard output, or an error naming it
+    /// with its log when it fails.
+    fn run_to_completion(&self, container: &Value, cname: &str) -> Result<String, String> {
+        let out = run_podman(&self.podman_args(container, cname, false)?)?;
+        if !out.status.success() {
+            return Err(format!(
+                "container {cname} failed ({}):\n{}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// The container's environment, in order, with every reference resolved.

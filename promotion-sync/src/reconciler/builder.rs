@@ -90,13 +90,21 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> ReconcilerBuilder<R, W>
             tracing::warn!(%error, target = target.name(), "cannot probe the serving target");
             TargetProbe::unique()
         })?;
+        let packages = target.image_packages().map(Packages::parse);
+        if packages.is_none() {
+            // Say so once: with an image of the user's choosing, nothing is checked for them.
+            tracing::info!(
+                target = target.name(),
+                "the serving image's package list is unknown: models' environments are not checked"
+            );
+        }
         let mirroring = Mirroring {
             resolver,
             root,
             mirror: self.mirror.unwrap_or_default(),
             concurrency: settings.mirror_concurrency,
             local_source_roots: settings.local_source_roots.clone(),
-            packages: target.image_packages().map(Packages::parse),
+            packages,
         };
         Ok(Reconciler {
             registry: self.registry,
