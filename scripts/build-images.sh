@@ -11,6 +11,9 @@
 #   <prefix>/serving         `mlflow models serve`: MLflow, boto3, scikit-learn (images/serving)
 #   <prefix>/mlflow-server   the team's MLflow server: MLflow, boto3, psycopg2, PyMySQL
 #   <prefix>/object-store    the team's S3 store: SeaweedFS
+#   <prefix>/mlserver        KServe's kserve-mlserver runtime: MLServer, mlserver-mlflow, the
+#                            serving image's MLflow and scikit-learn
+#   <prefix>/storage-initializer  KServe's storage initializer: kserve-storage
 #
 # Podman runs with private configuration files (scripts/podman-env.sh): runc, host network,
 # explicit ulimits and a store under ~/.cache/mlflow-gitops/podman; /etc is never edited.
@@ -108,12 +111,19 @@ cp "$CARGO_TARGET_DIR/release/mlflow-gitops" "$ctx/"
 build mlflow-gitops images/daemon "$git_base" "$ctx"
 
 # --- Python images: pinned wheels, installed without an index ---------------------------------
-for name in serving mlflow-server; do
+python_images=(serving mlflow-server mlserver storage-initializer)
+for name in "${python_images[@]}"; do
   ctx=$(mktemp -d "$work/ctx.XXXXXX")
   cp -r "$(wheels "images/$name")" "$ctx/wheels"
   build "$name" "images/$name" "$python_base" "$ctx" images/python/Containerfile
+  # An image with its own Containerfile adds its command (and files) on top of the generic one.
+  if [ -f "images/$name/Containerfile" ]; then
+    top=$(mktemp -d "$work/ctx.XXXXXX")
+    find "images/$name" -maxdepth 1 -type f ! -name 'requirements.*' -exec cp {} "$top/" \;
+    build "$name" "images/$name" "$prefix/$name:$tag" "$top"
+  fi
   # The image holds exactly the pinned set: what the environment check compares models with.
-  podman run --rm "$prefix/$name:$tag" sh -c "cat /opt/*/packages.txt" \
+  podman run --rm --entrypoint sh "$prefix/$name:$tag" -c "cat /opt/*/packages.txt" \
     | grep -viE '^(pip|setuptools|wheel)==' | sort > "$ctx/installed.txt"
   grep -vE '^\s*(#|$)' "images/$name/requirements.txt" | sed 's/\s*#.*//' | sort > "$ctx/pinned.txt"
   if ! diff -u "$ctx/pinned.txt" "$ctx/installed.txt" >&2; then
@@ -134,9 +144,9 @@ build object-store images/object-store "$python_base" "$ctx"
 podman image prune -f >/dev/null
 
 if [ -n "$export_dir" ]; then
-  for name in mlflow-gitops serving mlflow-server object-store; do
+  for name in mlflow-gitops "${python_images[@]}" object-store; do
     podman save -q --format oci-archive -o "$export_dir/$name.oci.tar" "$prefix/$name:$tag"
     say "exported $export_dir/$name.oci.tar ($(( $(stat -c %s "$export_dir/$name.oci.tar") / 1048576 )) MiB)"
   done
 fi
-say "images built: $prefix/{mlflow-gitops,serving,mlflow-server,object-store}:$tag"
+say "images built: $prefix/{mlflow-gitops,serving,mlflow-server,mlserver,storage-initializer,object-store}:$tag"

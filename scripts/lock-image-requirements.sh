@@ -4,11 +4,11 @@
 # build installs exactly that set with --no-deps, and the environment check compares models with
 # it, so rerun this (and commit the result) whenever a requirements.in changes.
 #
-#   bash scripts/lock-image-requirements.sh [serving|mlflow-server]...
+#   bash scripts/lock-image-requirements.sh [serving|mlflow-server|mlserver|storage-initializer]...
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 images=("$@")
-[ ${#images[@]} -gt 0 ] || images=(serving mlflow-server)
+[ ${#images[@]} -gt 0 ] || images=(serving mlflow-server mlserver storage-initializer)
 for name in "${images[@]}"; do
   dir="$here/images/$name"
   venv=$(mktemp -d)

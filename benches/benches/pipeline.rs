@@ -76,6 +76,18 @@ impl Fixture<'_> {
         mirror: &str,
         cache: Option<PassCache>,
     ) -> (Duration, bool) {
+        self.pass_serving(remote, work, mirror, cache, MlflowServe::default())
+    }
+
+    /// A pass serving with `target`.
+    fn pass_serving(
+        &self,
+        remote: &GitRemote,
+        work: &str,
+        mirror: &str,
+        cache: Option<PassCache>,
+        target: MlflowServe,
+    ) -> (Duration, bool) {
         self.runtime.block_on(async {
             let started = Instant::now();
             let reader = SqlRegistry::connect(&self.registry.backend_store_uri())
@@ -84,7 +96,7 @@ impl Fixture<'_> {
             let writer =
                 GixWriter::open(&remote.url(), &remote.scratch_path().join(work), "main").unwrap();
             let mut builder = Reconciler::builder(reader, writer, self.bucket.uri(mirror))
-                .target(Box::new(MlflowServe::default()))
+                .target(Box::new(target))
                 .resolver(resolver(&self.bucket))
                 .settings(Settings::new("bench"));
             if let Some(cache) = cache {
@@ -174,6 +186,39 @@ fn pipeline(c: &mut Criterion) {
                     .map(|_| {
                         let (time, committed) =
                             fixture.pass_with(&remote, "work", "steady", cache());
+                        assert!(!committed, "nothing changed");
+                        time
+                    })
+                    .sum()
+            })
+        });
+
+        // With a package index, a fresh process reads every served version's MLmodel and
+        // requirements once (what its pods install is not in git): the cost of a restart.
+        let installing = MlflowServe {
+            package_index: Some("https://pypi.example.com/simple".into()),
+            ..MlflowServe::default()
+        };
+        let installing_remote = GitRemote::new();
+        let first = fixture.pass_serving(
+            &installing_remote,
+            "work",
+            "steady",
+            None,
+            installing.clone(),
+        );
+        assert!(first.1, "the first pass commits");
+        group.bench_function("warm_with_package_index", |b| {
+            b.iter_custom(|n| {
+                (0..n)
+                    .map(|_| {
+                        let (time, committed) = fixture.pass_serving(
+                            &installing_remote,
+                            "work",
+                            "steady",
+                            None,
+                            installing.clone(),
+                        );
                         assert!(!committed, "nothing changed");
                         time
                     })

@@ -18,6 +18,7 @@ fn specs() -> Vec<ServingSpec> {
             run_id: Some(format!("{i:032x}")),
             source: Some(format!("models:/m-{i:032x}")),
             tags: BTreeMap::from([("owner".into(), "team-a".into())]),
+            install: Vec::new(),
         })
         .collect()
 }

@@ -62,8 +62,11 @@ fn every_default_image_is_ours_and_built() {
         );
     }
     let prefix = testkit::podman::image_prefix();
+    // The KServe runtime images are cluster configuration, not in any manifest: built all the same.
+    let built: Vec<String> = Image::ALL.iter().map(|i| i.default_reference()).collect();
     let missing: Vec<String> = found
         .iter()
+        .chain(&built)
         .map(|image| images::with_prefix(image, &prefix))
         .filter(|image| !testkit::podman::image_exists(image))
         .collect();
@@ -72,5 +75,5 @@ fn every_default_image_is_ours_and_built() {
         "not in the local image store: {missing:?}; run `bash scripts/build-images.sh`"
     );
     // The daemon, serving, MLflow server and object store images are all referenced.
-    assert_eq!(found.len(), Image::ALL.len(), "{found:?}");
+    assert_eq!(found.len(), 4, "{found:?}");
 }

@@ -121,6 +121,7 @@ pub fn yaml_roundtrip(data: &[u8]) {
         run_id: None,
         source: Some(next("s3://mlflow/1/artifacts")),
         tags: BTreeMap::from([(next("owner"), next("team-a"))]),
+        install: Vec::new(),
     };
     let Ok(rendered) = MlflowServe::default().render(&spec) else {
         return;

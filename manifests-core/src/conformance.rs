@@ -32,6 +32,7 @@ pub fn plain_spec() -> ServingSpec {
         run_id: Some("5e9a3c3f0b1d4b3e8a3f6c7d2e1f0a9b".into()),
         source: Some("models:/m-7f3c2a1b9d8e4f60a1b2c3d4e5f60718".into()),
         tags: BTreeMap::from([("owner".into(), "qooba".into())]),
+        install: Vec::new(),
     }
 }
 
@@ -63,6 +64,7 @@ pub fn awkward_specs() -> Vec<ServingSpec> {
             },
             source: Some((*s).to_owned()),
             tags: BTreeMap::from([((*s).to_owned(), (*s).to_owned())]),
+            install: Vec::new(),
             model_uri: format!("s3://mlflow/models/{s}/{}", i + 1),
             ..plain_spec()
         })

@@ -24,6 +24,11 @@ pub const TAG: &str = env!("CARGO_PKG_VERSION");
 /// the model environment check compares models with.
 pub const SERVING_PACKAGES: &str = include_str!("../../images/serving/requirements.txt");
 
+/// The exact Python package list of the MLServer runtime image
+/// (`images/mlserver/requirements.txt`), what the environment check compares models served by
+/// KServe with.
+pub const MLSERVER_PACKAGES: &str = include_str!("../../images/mlserver/requirements.txt");
+
 /// One of the images this repository builds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -36,15 +41,24 @@ pub enum Image {
     MlflowServer,
     /// The team's S3 object store, SeaweedFS (`images/object-store`).
     ObjectStore,
+    /// MLServer with its MLflow runtime (`images/mlserver`): the image a platform sets on KServe's
+    /// `kserve-mlserver` ClusterServingRuntime. Cluster configuration, so no generated manifest
+    /// names it.
+    Mlserver,
+    /// KServe's storage initializer (`images/storage-initializer`), the image KServe's
+    /// `inferenceservice-config` names for the init container that downloads `storageUri`.
+    StorageInitializer,
 }
 
 impl Image {
     /// Every image, in build order.
-    pub const ALL: [Image; 4] = [
+    pub const ALL: [Image; 6] = [
         Image::Daemon,
         Image::Serving,
         Image::MlflowServer,
         Image::ObjectStore,
+        Image::Mlserver,
+        Image::StorageInitializer,
     ];
 
     /// The image's name under the prefix.
@@ -54,6 +68,8 @@ impl Image {
             Image::Serving => "serving",
             Image::MlflowServer => "mlflow-server",
             Image::ObjectStore => "object-store",
+            Image::Mlserver => "mlserver",
+            Image::StorageInitializer => "storage-initializer",
         }
     }
 
@@ -114,17 +130,35 @@ mod tests {
     }
 
     #[test]
-    fn the_serving_package_list_is_a_pinned_lock() {
-        let pins: Vec<&str> = SERVING_PACKAGES
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-            .collect();
-        assert!(pins.iter().all(|l| l.contains("==")), "{pins:?}");
-        for wanted in ["mlflow==", "boto3==", "scikit-learn=="] {
-            assert!(
-                pins.iter().any(|l| l.starts_with(wanted)),
-                "{wanted} not pinned"
-            );
+    fn the_model_server_package_lists_are_pinned_locks() {
+        let pins = |list: &'static str| -> Vec<&'static str> {
+            list.lines()
+                .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+                .collect()
+        };
+        for (list, wanted) in [
+            (
+                SERVING_PACKAGES,
+                &["mlflow==", "boto3==", "scikit-learn=="][..],
+            ),
+            (
+                MLSERVER_PACKAGES,
+                &["mlserver==", "mlserver-mlflow==", "mlflow=="][..],
+            ),
+        ] {
+            let pins = pins(list);
+            assert!(pins.iter().all(|l| l.contains("==")), "{pins:?}");
+            for wanted in wanted {
+                assert!(
+                    pins.iter().any(|l| l.starts_with(wanted)),
+                    "{wanted} not pinned"
+                );
+            }
+        }
+        // The two model servers load the same models: their MLflow and flavor libraries agree.
+        for package in ["mlflow==", "scikit-learn==", "skops==", "pandas=="] {
+            let line = |list| pins(list).into_iter().find(|l| l.starts_with(package));
+            assert_eq!(line(SERVING_PACKAGES), line(MLSERVER_PACKAGES), "{package}");
         }
     }
 }

@@ -13,6 +13,7 @@
 //!     run_id: None,
 //!     source: Some("models:/m-7f3c2a1b".into()),
 //!     tags: Default::default(),
+//!     install: Vec::new(),
 //! };
 //! let set = MlflowServe::default().render(&spec)?;
 //! let files: Vec<String> = set.files()?.into_iter().map(|(name, _)| name).collect();

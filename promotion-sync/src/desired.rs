@@ -9,7 +9,7 @@ use manifests_core::ServingTarget;
 
 use crate::Result;
 use crate::deployment::Deployment;
-use crate::layout::{self, CurrentDir, Deployed, KUSTOMIZATION, RenderKey, TargetProbe};
+use crate::layout::{self, CurrentDir, Deployed, KUSTOMIZATION, Ready, RenderKey, TargetProbe};
 use crate::message::{self, Change};
 use crate::report::Problem;
 
@@ -38,7 +38,7 @@ pub(crate) struct Renderer<'a> {
 pub(crate) fn desired(
     renderer: Renderer<'_>,
     wanted: &[Deployment],
-    ready: &BTreeMap<(String, String), String>,
+    ready: &BTreeMap<(String, String), Ready>,
     current: &mut BTreeMap<String, CurrentDir>,
     mut problems: Vec<Problem>,
 ) -> Result<Desired> {
@@ -59,29 +59,30 @@ pub(crate) fn desired(
 fn render_ready(
     renderer: Renderer<'_>,
     wanted: &[Deployment],
-    ready: &BTreeMap<(String, String), String>,
+    ready: &BTreeMap<(String, String), Ready>,
     current: &mut BTreeMap<String, CurrentDir>,
     problems: &mut Vec<Problem>,
 ) -> BTreeMap<String, CurrentDir> {
-    let jobs: Vec<(&Deployment, &String, String)> = wanted
+    let jobs: Vec<(&Deployment, &Ready, String)> = wanted
         .iter()
         .filter_map(|d| Some((d, ready.get(&d.mirror_path())?, d.dir())))
         .collect();
     // Rendering is a pure function of its inputs: what is rendered (everything, the first time)
     // is spread over the cores.
     let now = &*current;
-    let rendered = crate::parallel::map(&jobs, |(d, uri, dir)| -> Result<_> {
-        let key = RenderKey::of(renderer.probe, renderer.namespace, d, uri)?;
+    let rendered = crate::parallel::map(&jobs, |(d, ready, dir)| -> Result<_> {
+        let key = RenderKey::of(renderer.probe, renderer.namespace, d, ready)?;
         match now.get(dir) {
             Some(dir) if dir.rendered_from == Some(key) => Ok((key, None)),
             _ => {
-                let files = layout::render_deployment(renderer.target, renderer.namespace, d, uri)?;
+                let files =
+                    layout::render_deployment(renderer.target, renderer.namespace, d, ready)?;
                 Ok((key, Some(files)))
             }
         }
     });
     let mut dirs = BTreeMap::new();
-    for ((d, uri, dir), rendered) in jobs.into_iter().zip(rendered) {
+    for ((d, ready, dir), rendered) in jobs.into_iter().zip(rendered) {
         match rendered {
             Ok((key, files)) => {
                 let files = match files {
@@ -89,7 +90,7 @@ fn render_ready(
                     None => take_files(current, &dir),
                 };
                 let state = CurrentDir {
-                    deployed: Some(Deployed::of(d, uri)),
+                    deployed: Some(Deployed::of(d, &ready.uri)),
                     files,
                     rendered_from: Some(key),
                 };
@@ -190,10 +191,13 @@ mod tests {
         }
     }
 
-    fn ready(wanted: &[Deployment]) -> BTreeMap<(String, String), String> {
+    fn ready(wanted: &[Deployment]) -> BTreeMap<(String, String), Ready> {
         wanted
             .iter()
-            .map(|d| (d.mirror_path(), format!("s3://mirror/wine/{}", d.version)))
+            .map(|d| {
+                let uri = format!("s3://mirror/wine/{}", d.version);
+                (d.mirror_path(), Ready::at(uri))
+            })
             .collect()
     }
 

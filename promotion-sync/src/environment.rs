@@ -54,6 +54,20 @@ pub enum Mismatch {
     },
 }
 
+impl Mismatch {
+    /// The requirement that installs what is missing, when an environment step can
+    /// ([`is_installable`](manifests_core::serving::environment::is_installable)): the model's
+    /// own requirement, or its flavor library at the version it was saved with.
+    pub fn installable(&self) -> Option<String> {
+        let requirement = match self {
+            Mismatch::Missing { requirement } => requirement.clone(),
+            Mismatch::FlavorVersion { package, model, .. } => format!("{package}=={model}"),
+            Mismatch::Unpinnable { .. } => return None,
+        };
+        manifests_core::serving::environment::is_installable(&requirement).then_some(requirement)
+    }
+}
+
 impl fmt::Display for Mismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

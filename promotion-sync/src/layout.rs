@@ -69,9 +69,29 @@ pub struct CurrentDir {
     pub rendered_from: Option<RenderKey>,
 }
 
+/// A version ready to serve: its complete mirror, and the packages its pods install first
+/// because the serving image lacks them (the environment step; usually none).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ready {
+    /// The mirror's URI.
+    pub uri: String,
+    /// Requirements the pods install before serving.
+    pub install: Vec<String>,
+}
+
+impl Ready {
+    /// Served from the mirror at `uri`, installing nothing.
+    pub fn at(uri: impl Into<String>) -> Ready {
+        Ready {
+            uri: uri.into(),
+            install: Vec::new(),
+        }
+    }
+}
+
 /// Everything a deployment directory's files are rendered from (the serving target's
-/// [`TargetProbe`], namespace, model, version, channel, run, source, tags, mirror URI), as one
-/// hash: equal keys, equal files.
+/// [`TargetProbe`], namespace, model, version, channel, run, source, tags, mirror URI, packages
+/// installed), as one hash: equal keys, equal files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RenderKey(pub BlobId);
 
@@ -93,7 +113,13 @@ impl TargetProbe {
             source: "models:/m-0123456789abcdef".into(),
             tags: [("team".to_owned(), "probe: a".to_owned())].into(),
         };
-        let files = render_deployment(target, "probe", &sample, "s3://probe/mirror/7")?;
+        // With the environment step on, the sample installs a package, so the step's settings
+        // (the package index) are part of the probe too.
+        let mut ready = Ready::at("s3://probe/mirror/7");
+        if target.installs_packages() {
+            ready.install.push("probe-package==1.0".into());
+        }
+        let files = render_deployment(target, "probe", &sample, &ready)?;
         let mut text = Vec::new();
         for (name, file) in &files {
             if let gitops_writer::Content::Bytes(bytes) = &file.content {
@@ -121,12 +147,12 @@ impl TargetProbe {
 }
 
 impl RenderKey {
-    /// The key of `deployment` served from `model_uri` in `namespace` by the probed target.
+    /// The key of `deployment` served as `ready` says in `namespace` by the probed target.
     pub fn of(
         probe: TargetProbe,
         namespace: &str,
         deployment: &Deployment,
-        model_uri: &str,
+        ready: &Ready,
     ) -> Result<RenderKey> {
         // Length-prefixed fields: no two different inputs give the same bytes.
         let mut text = Vec::with_capacity(256);
@@ -137,6 +163,7 @@ impl RenderKey {
         let version = deployment.version.to_string();
         let run = deployment.run_id.as_deref();
         let tags = deployment.tags.len().to_string();
+        let installs = ready.install.len().to_string();
         let probe = probe.0.to_string();
         for part in [
             probe.as_str(),
@@ -147,14 +174,18 @@ impl RenderKey {
             if run.is_some() { "run" } else { "no run" },
             run.unwrap_or_default(),
             &deployment.source,
-            model_uri,
+            &ready.uri,
             &tags,
+            &installs,
         ] {
             field(part);
         }
         for (name, value) in &deployment.tags {
             field(name);
             field(value);
+        }
+        for requirement in &ready.install {
+            field(requirement);
         }
         Ok(RenderKey(BlobId::of(&text)?))
     }
@@ -202,17 +233,18 @@ pub fn render_deployment(
     target: &dyn ServingTarget,
     namespace: &str,
     deployment: &Deployment,
-    model_uri: &str,
+    ready: &Ready,
 ) -> Result<Files> {
     let spec = ServingSpec {
         namespace: namespace.to_owned(),
         model: deployment.model.clone(),
         version: deployment.version.to_string(),
         channel: deployment.channel.clone(),
-        model_uri: model_uri.to_owned(),
+        model_uri: ready.uri.clone(),
         run_id: deployment.run_id.clone(),
         source: Some(deployment.source.clone()),
         tags: deployment.tags.clone(),
+        install: ready.install.clone(),
     };
     let set = target.render(&spec)?;
     let mut files = BTreeMap::new();
@@ -452,7 +484,7 @@ mod tests {
     fn every_render_input_changes_the_key() {
         let probe = TargetProbe::of(&MlflowServe::default()).unwrap();
         let key = |namespace: &str, d: &Deployment, uri: &str| {
-            RenderKey::of(probe, namespace, d, uri).unwrap()
+            RenderKey::of(probe, namespace, d, &Ready::at(uri)).unwrap()
         };
         let base = key("ns", &deployment(), "s3://b/wine/3");
         assert_eq!(base, key("ns", &deployment(), "s3://b/wine/3"));
@@ -510,7 +542,24 @@ mod tests {
         let other = TargetProbe::of(&KServe::default()).unwrap();
         assert_ne!(
             base,
-            RenderKey::of(other, "ns", &deployment(), "s3://b/wine/3").unwrap()
+            RenderKey::of(other, "ns", &deployment(), &Ready::at("s3://b/wine/3")).unwrap()
+        );
+        let installing = Ready {
+            install: vec!["toolz==1.0.0".into()],
+            ..Ready::at("s3://b/wine/3")
+        };
+        let with = |r: &[&str]| Ready {
+            install: r.iter().map(|s| (*s).to_owned()).collect(),
+            ..Ready::at("s3://b/wine/3")
+        };
+        assert_ne!(
+            base,
+            RenderKey::of(probe, "ns", &deployment(), &installing).unwrap()
+        );
+        // Field boundaries hold: two packages never hash like one joined.
+        assert_ne!(
+            RenderKey::of(probe, "ns", &deployment(), &with(&["a", "b"])).unwrap(),
+            RenderKey::of(probe, "ns", &deployment(), &with(&["ab"])).unwrap()
         );
     }
 }

@@ -9,7 +9,8 @@ use artifact_store::{Location, Mirror, MirrorReport, Resolver, is_complete};
 use futures::StreamExt;
 
 use crate::deployment::Deployment;
-use crate::environment::{self, Packages};
+use crate::environment::{self, Mismatch, Packages};
+use crate::layout::Ready;
 use crate::report::{Mirrored, Problem};
 use crate::{Error, Result};
 
@@ -23,7 +24,16 @@ pub(crate) struct Mirroring {
     /// The serving image's packages, when the target knows them: each newly served version's
     /// recorded needs are checked against them.
     pub(crate) packages: Option<Packages>,
+    /// Whether the target installs what the image lacks (the environment step) instead of the
+    /// channel keeping its previous version.
+    pub(crate) installs: bool,
+    /// Each checked mirror's outcome: a complete mirror never changes, so it is read once per
+    /// process.
+    pub(crate) checked: std::sync::Mutex<BTreeMap<String, Checked>>,
 }
+
+/// What the environment check made of one mirror.
+pub(crate) type Checked = std::result::Result<Vec<String>, String>;
 
 /// Why a version is not ready.
 enum NotReady {
@@ -33,11 +43,14 @@ enum NotReady {
     Environment(String),
 }
 
+/// A version whose mirror is complete, and what its pods install first.
+type Outcome = std::result::Result<(Option<MirrorReport>, Vec<String>), NotReady>;
+
 /// What the mirror step found or made.
 #[derive(Debug, Default)]
 pub(crate) struct Mirrors {
-    /// The mirror URI of each complete version, by (model dir, version).
-    pub(crate) ready: BTreeMap<(String, String), String>,
+    /// Each complete version's mirror (and environment step), by (model dir, version).
+    pub(crate) ready: BTreeMap<(String, String), Ready>,
     /// The mirrors copied (or, when only checking, those still to copy).
     pub(crate) mirrored: Vec<Mirrored>,
     /// The versions whose mirror failed.
@@ -57,7 +70,9 @@ impl Mirroring {
     /// Makes (or, when `copy` is false, only checks) the mirror of every wanted version. A
     /// version whose mirror `committed` refers to is complete already: a committed manifest only
     /// ever points at a complete mirror (mirrors finish before the commit, and garbage collection
-    /// spares referenced ones), so it costs no request.
+    /// spares referenced ones), so it costs no request, except, when the target installs packages,
+    /// the environment check's two reads once per process (what to install is not in git's
+    /// annotations, and must not vanish from the next render).
     pub(crate) async fn mirror_all(
         &self,
         wanted: &[Deployment],
@@ -67,10 +82,14 @@ impl Mirroring {
         let results: Vec<_> = futures::stream::iter(by_version(wanted))
             .map(|(key, (d, channels))| async move {
                 let dst = self.location(d);
-                let outcome = if committed.contains(dst.uri()) {
-                    Ok(None)
-                } else {
+                let outcome = if !committed.contains(dst.uri()) {
                     self.mirror_and_check(d, &dst, copy).await
+                } else if copy && self.installs {
+                    self.checked_environment(&dst)
+                        .await
+                        .map(|install| (None, install))
+                } else {
+                    Ok((None, Vec::new()))
                 };
                 (key, d, channels, dst, outcome)
             })
@@ -79,13 +98,17 @@ impl Mirroring {
             .await;
         let mut out = Mirrors::default();
         for (key, d, channels, dst, outcome) in results {
+            let ready = |install| Ready {
+                uri: dst.uri().to_owned(),
+                install,
+            };
             match outcome {
-                Ok(None) => {
-                    out.ready.insert(key, dst.uri().to_owned());
+                Ok((None, install)) => {
+                    out.ready.insert(key, ready(install));
                 }
-                Ok(Some(copied)) => {
+                Ok((Some(copied), install)) => {
                     if copy {
-                        out.ready.insert(key, dst.uri().to_owned());
+                        out.ready.insert(key, ready(install));
                     }
                     out.mirrored.push(Mirrored {
                         model: d.model.clone(),
@@ -117,20 +140,45 @@ impl Mirroring {
 
     /// [`mirror_one`](Self::mirror_one), then, for a version about to be served, the check of
     /// its recorded environment against the serving image (before any manifest refers to it).
-    async fn mirror_and_check(
-        &self,
-        d: &Deployment,
-        dst: &Location,
-        copy: bool,
-    ) -> std::result::Result<Option<MirrorReport>, NotReady> {
+    async fn mirror_and_check(&self, d: &Deployment, dst: &Location, copy: bool) -> Outcome {
         let copied = self
             .mirror_one(d, dst, copy)
             .await
             .map_err(NotReady::Failed)?;
-        if let (true, Some(packages)) = (copy, &self.packages) {
-            check_environment(dst, packages).await?;
-        }
-        Ok(copied)
+        let install = if copy {
+            self.checked_environment(dst).await?
+        } else {
+            Vec::new()
+        };
+        Ok((copied, install))
+    }
+
+    /// The packages `dst`'s model needs installed first (none when the image holds everything,
+    /// or when nothing is known of the image), remembered per mirror; NotReady when the image
+    /// cannot serve it and the target does not install.
+    async fn checked_environment(
+        &self,
+        dst: &Location,
+    ) -> std::result::Result<Vec<String>, NotReady> {
+        let Some(packages) = &self.packages else {
+            return Ok(Vec::new());
+        };
+        let known = self.checked.lock().map(|c| c.get(dst.uri()).cloned());
+        let checked = match known {
+            Ok(Some(checked)) => checked,
+            _ => {
+                let checked = match check_environment(dst, packages, self.installs).await {
+                    Err(NotReady::Failed(e)) => return Err(NotReady::Failed(e)),
+                    Err(NotReady::Environment(reason)) => Err(reason),
+                    Ok(install) => Ok(install),
+                };
+                if let Ok(mut cache) = self.checked.lock() {
+                    cache.insert(dst.uri().to_owned(), checked.clone());
+                }
+                checked
+            }
+        };
+        checked.map_err(NotReady::Environment)
     }
 
     /// None when the mirror is already complete; the copy's report otherwise (an empty report
@@ -166,11 +214,13 @@ impl Mirroring {
 }
 
 /// Reads the mirror's `MLmodel` and `requirements.txt` (MLflow writes both) and compares them
-/// with the image's packages.
+/// with the image's packages: what to install first (when `installs` and every mismatch can be
+/// installed), or why the image cannot serve it.
 async fn check_environment(
     dst: &Location,
     packages: &Packages,
-) -> std::result::Result<(), NotReady> {
+    installs: bool,
+) -> std::result::Result<Vec<String>, NotReady> {
     let read = |name| async move { dst.read(name).await.map_err(|e| NotReady::Failed(e.into())) };
     let Some(mlmodel) = read("MLmodel").await? else {
         return Err(NotReady::Environment(
@@ -186,13 +236,19 @@ async fn check_environment(
     )
     .map_err(NotReady::Environment)?;
     if mismatches.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
-    let listed: Vec<String> = mismatches.iter().map(ToString::to_string).collect();
-    Err(NotReady::Environment(format!(
-        "the serving image cannot serve it: {}",
-        listed.join("; ")
-    )))
+    let install: Option<Vec<String>> = mismatches.iter().map(Mismatch::installable).collect();
+    match install {
+        Some(install) if installs => Ok(install),
+        _ => {
+            let listed: Vec<String> = mismatches.iter().map(ToString::to_string).collect();
+            Err(NotReady::Environment(format!(
+                "the serving image cannot serve it: {}",
+                listed.join("; ")
+            )))
+        }
+    }
 }
 
 /// The wanted versions, each once, with the channels that serve it.
@@ -321,6 +377,8 @@ mod tests {
             concurrency: 1,
             local_source_roots: None,
             packages: None,
+            installs: false,
+            checked: Default::default(),
         };
         let location = mirroring.location(&deployment("Wine Quality", 2, "production"));
         let uris = [location.uri(), "s3://elsewhere/wine/1"];

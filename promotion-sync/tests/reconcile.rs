@@ -340,6 +340,77 @@ async fn a_model_the_serving_image_cannot_serve_keeps_its_channel() {
     assert!(!files_under(&remote, "deployments/fine/production/").is_empty());
 }
 
+/// With a package index, a version whose missing packages can be installed is deployed with the
+/// environment step (the missing package, and its flavor library at the version it was saved
+/// with); one that names something no index holds (a URL) still keeps its channel. The next
+/// pass, with the mirror committed, renders the same step: nothing flaps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_package_index_missing_packages_are_installed_at_start() {
+    let models = tempfile::tempdir().unwrap();
+    let needs_toolz = saved_model(
+        &models.path().join("toolz-1"),
+        "1.8.0",
+        "mlflow==3.17.2\nscikit-learn==1.8.0\ntoolz==1.0.0\n",
+    );
+    let needs_url = saved_model(
+        &models.path().join("url-1"),
+        "1.9.1",
+        "mlflow==3.17.2\nhttps://example.com/private.whl\n",
+    );
+    let registry =
+        Scenario::new()
+            .model(ModelSpec::new("toolz").version(
+                VersionSpec::new(SourceSpec::Explicit { uri: needs_toolz }).stage("Production"),
+            ))
+            .model(ModelSpec::new("url").version(
+                VersionSpec::new(SourceSpec::Explicit { uri: needs_url }).stage("Production"),
+            ))
+            .build(Backend::Sqlite);
+    let bucket = SeaweedFs::shared().bucket();
+    let remote = GitRemote::new();
+    let target = MlflowServe {
+        package_index: Some("https://pypi.example.com/simple".into()),
+        ..MlflowServe::default()
+    };
+    let mut sync = builder(&registry, &bucket, &remote, "w")
+        .await
+        .target(Box::new(target.clone()))
+        .build()
+        .unwrap();
+    let report = sync.run_once().await.unwrap();
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert_eq!(report.problems[0].model, "url");
+    assert!(
+        report.problems[0].reason.contains("private.whl"),
+        "{}",
+        report.problems[0]
+    );
+    let text = remote
+        .show("main", "deployments/toolz/production/deployment.yaml")
+        .unwrap();
+    let deployment: serde_json::Value = serde_saphyr::from_slice(&text).unwrap();
+    let init = &deployment["spec"]["template"]["spec"]["initContainers"][0];
+    let args: Vec<&str> = init["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(args[3..], ["toolz==1.0.0", "scikit-learn==1.8.0"], "{init}");
+    assert!(files_under(&remote, "deployments/url/").is_empty());
+
+    // A fresh process (no remembered checks) on the committed state: the same files.
+    let mut again = builder(&registry, &bucket, &remote, "w2")
+        .await
+        .target(Box::new(target))
+        .build()
+        .unwrap();
+    let second = again.run_once().await.unwrap();
+    assert!(second.commit.is_none(), "{second:?}");
+    let third = sync.run_once().await.unwrap();
+    assert!(third.commit.is_none(), "{third:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_writes_nothing() {
     let registry = seed_registry();

@@ -445,3 +445,33 @@ pub fn wine_model(tracking_uri: &str, artifacts_dir: &Path) -> WineModel {
     serde_json::from_slice(&std::fs::read(&report).expect("testkit: wine report"))
         .expect("testkit: wine report is JSON")
 }
+
+/// Registers a pyfunc model named `name` whose predictions need `package==version` (made by
+/// [`PackageIndex`](crate::package_index::PackageIndex)): `x` → `2x + 1`. It is in Production with
+/// alias `champion`; returns its version.
+pub fn package_model(
+    tracking_uri: &str,
+    artifacts_dir: &Path,
+    name: &str,
+    package: &str,
+    version: &str,
+) -> String {
+    let out = Command::new(python())
+        .arg(python_scripts_dir().join("package_model.py"))
+        .args(["--tracking-uri", tracking_uri, "--artifacts"])
+        .arg(artifacts_dir)
+        .args(["--name", name, "--package", package, "--version", version])
+        .output()
+        .expect("testkit: cannot run package_model.py");
+    assert!(
+        out.status.success(),
+        "testkit: package_model.py failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned()
+}

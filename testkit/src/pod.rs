@@ -14,10 +14,10 @@
 //! namespace, the pod's name and IP, and volume kinds other than emptyDir, secret and
 //! persistentVolumeClaim (a fresh directory).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -36,6 +36,7 @@ pub struct Pod {
     containers: Vec<Container>,
     /// Where the pod's volumes live on the host.
     _volumes: tempfile::TempDir,
+    _ports: PortClaim,
     _lock: Arc<File>,
 }
 
@@ -81,6 +82,7 @@ impl Pod {
         services: &[&str],
     ) -> Result<Pod, String> {
         let lock = pod_lock()?;
+        let ports = PortClaim::take(spec)?;
         let volumes = tempfile::Builder::new()
             .prefix("testkit-pod-")
             .tempdir()
@@ -103,6 +105,7 @@ impl Pod {
             name: name.to_owned(),
             containers: Vec::new(),
             _volumes: volumes,
+            _ports: ports,
             _lock: lock,
         };
         for container in list(spec, "containers") {
@@ -576,6 +579,57 @@ fn make_dir(dir: &Path, mode: u32) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", dir.display()))
 }
 
+/// The host ports a live pod of this process declared: pods share the host's network here, so
+/// two pods of one process (tests run in parallel threads, and share the machine lock) must not
+/// declare the same port at once, where a cluster would give each its own address.
+static CLAIMED: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+static RELEASED: Condvar = Condvar::new();
+
+/// A pod's claim on its ports, released when the pod is dropped.
+struct PortClaim(Vec<u16>);
+
+impl PortClaim {
+    /// Waits until no other live pod of this process declares any of `spec`'s `containerPort`s,
+    /// then (up to 30 s) until the host can bind each: the previous pod's processes may hold one
+    /// for a moment after its container was removed.
+    fn take(spec: &Value) -> Result<PortClaim, String> {
+        let mut ports: Vec<u16> = list(spec, "containers")
+            .iter()
+            .flat_map(|c| list(c, "ports"))
+            .filter_map(|p| u16::try_from(p.get("containerPort")?.as_u64()?).ok())
+            .collect();
+        ports.sort_unstable();
+        ports.dedup();
+        let mut claimed = CLAIMED.lock().unwrap_or_else(|e| e.into_inner());
+        while ports.iter().any(|p| claimed.contains(p)) {
+            claimed = RELEASED.wait(claimed).unwrap_or_else(|e| e.into_inner());
+        }
+        claimed.extend(&ports);
+        drop(claimed);
+        let claim = PortClaim(ports);
+        let started = Instant::now();
+        for &port in &claim.0 {
+            while std::net::TcpListener::bind(("0.0.0.0", port)).is_err() {
+                if started.elapsed() > Duration::from_secs(30) {
+                    return Err(format!("port {port} stays in use on this machine"));
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+        Ok(claim)
+    }
+}
+
+impl Drop for PortClaim {
+    fn drop(&mut self) {
+        let mut claimed = CLAIMED.lock().unwrap_or_else(|e| e.into_inner());
+        for port in &self.0 {
+            claimed.remove(port);
+        }
+        RELEASED.notify_all();
+    }
+}
+
 fn named_ports(container: &Value) -> BTreeMap<String, u16> {
     list(container, "ports")
         .iter()
@@ -633,7 +687,7 @@ fn probe(
 }
 
 /// A plain HTTP/1.1 GET on 127.0.0.1 that answered 2xx or 3xx, as the kubelet counts success.
-fn http_get_ok(port: u16, path: &str) -> bool {
+pub fn http_get_ok(port: u16, path: &str) -> bool {
     use std::io::{Read, Write};
     let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
         return false;

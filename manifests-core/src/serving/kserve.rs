@@ -29,6 +29,11 @@ pub struct KServe {
     pub deployment_mode: Option<String>,
     /// Replicas kept at the least (default 1: a production model should not scale to zero).
     pub min_replicas: i32,
+    /// The image the cluster's `kserve-mlserver` ClusterServingRuntime runs (cluster
+    /// configuration, not rendered; default this repository's
+    /// [`Image::Mlserver`](crate::images::Image::Mlserver)). When it is ours, its package list is
+    /// what the environment check compares models with; with another image the check is off.
+    pub runtime_image: String,
 }
 
 /// The ServiceAccount name the KServe target uses by default.
@@ -41,7 +46,20 @@ impl Default for KServe {
             resources: Resources::default(),
             deployment_mode: None,
             min_replicas: 1,
+            runtime_image: crate::images::Image::Mlserver.default_reference(),
         }
+    }
+}
+
+/// `uri` as a directory for the object-store schemes: KServe's storage initializer downloads every
+/// key that starts with the URI's path, so `s3://b/m/1` would also fetch version 10's files
+/// (`s3://b/m/10/...`) into the model directory.
+fn directory_uri(uri: &str) -> String {
+    let object_store = ["s3://", "gs://"].iter().any(|s| uri.starts_with(s));
+    if object_store && !uri.ends_with('/') {
+        format!("{uri}/")
+    } else {
+        uri.to_owned()
     }
 }
 
@@ -53,8 +71,22 @@ impl ServingTarget for KServe {
         "kserve"
     }
 
+    fn image_packages(&self) -> Option<&str> {
+        crate::images::Image::Mlserver
+            .is(&self.runtime_image)
+            .then_some(crate::images::MLSERVER_PACKAGES)
+    }
+
     fn render(&self, spec: &ServingSpec) -> Result<ManifestSet> {
         spec.check()?;
+        if !spec.install.is_empty() {
+            return Err(Error::Invalid {
+                field: "serving.install".into(),
+                reason: "KServe's MLServer pods have no environment step; the runtime image must \
+                         hold the model's packages"
+                    .into(),
+            });
+        }
         if !STORAGE_SCHEMES
             .iter()
             .any(|s| spec.model_uri.starts_with(s))
@@ -86,7 +118,7 @@ impl ServingTarget for KServe {
                         },
                         // MLServer's MLflow runtime speaks only the v2 (Open Inference) protocol.
                         protocol_version: Some("v2".into()),
-                        storage_uri: spec.model_uri.clone(),
+                        storage_uri: directory_uri(&spec.model_uri),
                         resources: Some(self.resources.requirements()),
                     },
                 },

@@ -2,13 +2,13 @@
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    Container, PodSpec, PodTemplateSpec, Service, ServicePort, ServiceSpec,
+    Container, PodSpec, PodTemplateSpec, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::{Deserialize, Serialize};
 
-use super::{S3Access, ServingSpec, ServingTarget};
+use super::{S3Access, ServingSpec, ServingTarget, environment};
 use crate::crds::istio::{
     Destination, HttpMatchRequest, HttpRewrite, HttpRoute, HttpRouteDestination, PortSelector,
     StringMatch, VirtualService, VirtualServiceSpec,
@@ -47,6 +47,11 @@ pub struct MlflowServe {
     /// How long the model may take to load before the pod is restarted, in seconds (default 600):
     /// the port opens only after the model is downloaded and loaded.
     pub startup_seconds: i32,
+    /// The package index (`https://…/simple`, no credentials) the
+    /// [environment step](super::environment) installs from. With it, a model whose recorded
+    /// needs the image lacks is deployed with that step; without it (the default) such a model's
+    /// channel keeps what it served before.
+    pub package_index: Option<String>,
 }
 
 impl Default for MlflowServe {
@@ -59,6 +64,7 @@ impl Default for MlflowServe {
             gateway: None,
             route_base: "/serving".into(),
             startup_seconds: 600,
+            package_index: None,
         }
     }
 }
@@ -72,6 +78,10 @@ impl ServingTarget for MlflowServe {
         crate::images::Image::Serving
             .is(&self.image)
             .then_some(crate::images::SERVING_PACKAGES)
+    }
+
+    fn installs_packages(&self) -> bool {
+        self.package_index.is_some()
     }
 
     fn render(&self, spec: &ServingSpec) -> Result<ManifestSet> {
@@ -92,6 +102,12 @@ impl MlflowServe {
         let mut env = self.s3.env("serving.s3")?;
         // The root filesystem is read-only: MLflow downloads the model under $HOME and /tmp.
         env.push(meta::env("HOME", "/tmp"));
+        let (init_containers, mut volumes, mut mounts) = self.environment_step(spec, &tmp_mount)?;
+        if !init_containers.is_empty() {
+            env.push(environment::python_path());
+        }
+        mounts.extend([tmp_mount, shm_mount]);
+        volumes.extend([tmp, shm]);
         let period = 10;
         let container = Container {
             name: "model".into(),
@@ -124,7 +140,7 @@ impl MlflowServe {
             liveness_probe: Some(meta::http_probe("/ping", 20, 3)),
             resources: Some(self.resources.requirements()),
             security_context: Some(meta::restricted_container_security()),
-            volume_mounts: Some(vec![tmp_mount, shm_mount]),
+            volume_mounts: Some(mounts),
             ..Default::default()
         };
         let selector = meta::selector_labels(APP, &name);
@@ -145,8 +161,9 @@ impl MlflowServe {
                         // A model server never talks to the Kubernetes API.
                         automount_service_account_token: Some(false),
                         security_context: Some(meta::restricted_pod_security()),
+                        init_containers: (!init_containers.is_empty()).then_some(init_containers),
                         containers: vec![container],
-                        volumes: Some(vec![tmp, shm]),
+                        volumes: Some(volumes),
                         ..Default::default()
                     }),
                 },
@@ -154,6 +171,29 @@ impl MlflowServe {
             }),
             ..Default::default()
         })
+    }
+
+    /// The init container, volume and mount of the environment step, when `spec` needs one.
+    fn environment_step(
+        &self,
+        spec: &ServingSpec,
+        tmp: &VolumeMount,
+    ) -> Result<(Vec<Container>, Vec<Volume>, Vec<VolumeMount>)> {
+        if spec.install.is_empty() {
+            return Ok(Default::default());
+        }
+        let Some(index) = &self.package_index else {
+            return Err(crate::Error::Invalid {
+                field: "serving.install".into(),
+                reason: "the model needs packages the image lacks, and no package index is set"
+                    .into(),
+            });
+        };
+        environment::check_index("serving.packageIndex", index)?;
+        let init = environment::init_container(&self.image, index, &spec.install, tmp)?;
+        let (volume, _) =
+            meta::scratch_volume(environment::VOLUME, environment::MODEL_ENV_DIR, false);
+        Ok((vec![init], vec![volume], vec![environment::mount(true)]))
     }
 
     fn service(&self, spec: &ServingSpec) -> Service {

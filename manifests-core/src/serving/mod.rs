@@ -1,5 +1,6 @@
 //! Serving one promoted model version: the spec, the target trait and its implementations.
 
+pub mod environment;
 mod kserve;
 mod mlflow_serve;
 mod s3;
@@ -40,6 +41,9 @@ pub struct ServingSpec {
     pub source: Option<String>,
     /// The version's tags.
     pub tags: BTreeMap<String, String>,
+    /// Packages the pod installs before serving (the [`environment`] step), because the model
+    /// needs them and the serving image lacks them; empty for a model the image serves as it is.
+    pub install: Vec<String>,
 }
 
 impl ServingSpec {
@@ -130,5 +134,12 @@ pub trait ServingTarget: Send + Sync {
     /// against it before any manifest for the model changes. None (the default) skips the check.
     fn image_packages(&self) -> Option<&str> {
         None
+    }
+
+    /// Whether this target renders the [`environment`] step for a spec whose
+    /// [`install`](ServingSpec::install) is not empty (false, the default: such a spec is an
+    /// error, and the promotion pass keeps the channel on what it served before instead).
+    fn installs_packages(&self) -> bool {
+        false
     }
 }

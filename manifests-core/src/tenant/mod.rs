@@ -20,6 +20,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 pub use crate::serving::GATEWAY_NAME;
 pub use mlflow_server::tracking_uri;
 pub use notebooks::OPT_IN_LABEL;
+pub use promotion::kserve_storage_annotations;
 pub use spec::{
     Backend, ClusterIsolation, ExternalEgress, GitOps, Ingress, Isolation, MlflowServerSpec,
     Notebooks, S3Secret, Storage, TenantSpec,
@@ -78,12 +79,7 @@ pub fn tenant_components(spec: &TenantSpec) -> Result<ManifestSet> {
         set.extend(notebooks::render(spec, &s3_env)?)?;
     }
     if let Some(gitops) = &spec.gitops {
-        set.extend(promotion::render(
-            spec,
-            gitops,
-            &s3_env,
-            s3.endpoint_url.as_deref(),
-        )?)?;
+        set.extend(promotion::render(spec, gitops, &s3_env)?)?;
     }
     Ok(set)
 }

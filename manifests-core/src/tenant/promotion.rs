@@ -23,12 +23,7 @@ pub const NAME: &str = "mlflow-gitops";
 pub const METRICS_PORT: i32 = 9090;
 const GIT_DIR: &str = "/etc/mlflow-gitops/git";
 
-pub(crate) fn render(
-    spec: &TenantSpec,
-    gitops: &GitOps,
-    s3_env: &[EnvVar],
-    s3_endpoint: Option<&str>,
-) -> Result<ManifestSet> {
+pub(crate) fn render(spec: &TenantSpec, gitops: &GitOps, s3_env: &[EnvVar]) -> Result<ManifestSet> {
     meta::check_no_credentials("tenant.gitops.repoUrl", &gitops.repo_url)?;
     if gitops.repo_url.is_empty() {
         return Err(Error::Invalid {
@@ -53,7 +48,7 @@ pub(crate) fn render(
     set.push(&daemon(&component, spec, gitops, s3_env))?;
     set.push(&component.service(&[("http", METRICS_PORT)]))?;
     if gitops.target == "kserve" {
-        set.push(&kserve_account(spec, s3_endpoint))?;
+        set.push(&kserve_account(spec))?;
     }
     set.push(&application(spec, gitops))?;
     Ok(set)
@@ -163,17 +158,32 @@ fn daemon(
     component.deployment(container, vec![git, work, tmp], false)
 }
 
-/// KServe's storage initializer reads the S3 settings from the ServiceAccount's annotations and
-/// the keys from the Secret it lists.
-fn kserve_account(spec: &TenantSpec, s3_endpoint: Option<&str>) -> ServiceAccount {
+/// The ServiceAccount KServe's predictors run as, listing the S3 Secret. It carries the
+/// [`kserve_storage_annotations`] too, which KServe reads from a ServiceAccount only together with
+/// an IRSA role (`eks.amazonaws.com/role-arn`); with keys in the Secret it reads them from the
+/// Secret.
+fn kserve_account(spec: &TenantSpec) -> ServiceAccount {
     let component = Component {
         namespace: &spec.namespace,
         name: crate::serving::DEFAULT_SERVICE_ACCOUNT,
         component: "model-storage-access",
     };
     let mut account = component.service_account();
+    account.metadata.annotations = Some(kserve_storage_annotations(spec));
+    account.secrets = Some(vec![ObjectReference {
+        name: Some(spec.s3_secret.name.clone()),
+        ..Default::default()
+    }]);
+    account
+}
+
+/// The `serving.kserve.io/s3-*` annotations that tell KServe's storage initializer where the
+/// team's store is (endpoint as host:port, https or not, region). KServe reads them from the S3
+/// Secret (`pkg/credentials/s3/s3_secret.go`), which the platform creates: it must carry these
+/// next to `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, or KServe downloads from AWS S3.
+pub fn kserve_storage_annotations(spec: &TenantSpec) -> BTreeMap<String, String> {
     let mut annotations = BTreeMap::new();
-    if let Some(endpoint) = s3_endpoint {
+    if let Some(endpoint) = super::s3_access(spec).endpoint_url {
         let https = endpoint.starts_with("https://");
         let host = endpoint
             .trim_start_matches("https://")
@@ -189,12 +199,7 @@ fn kserve_account(spec: &TenantSpec, s3_endpoint: Option<&str>) -> ServiceAccoun
         "serving.kserve.io/s3-region".into(),
         super::region(spec).into(),
     );
-    account.metadata.annotations = Some(annotations);
-    account.secrets = Some(vec![ObjectReference {
-        name: Some(spec.s3_secret.name.clone()),
-        ..Default::default()
-    }]);
-    account
+    annotations
 }
 
 fn application(spec: &TenantSpec, gitops: &GitOps) -> Application {

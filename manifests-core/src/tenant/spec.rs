@@ -28,9 +28,11 @@ pub struct TenantSpec {
     /// Key prefix of the model mirrors inside the bucket (default `models`).
     pub mirror_prefix: String,
     /// The Secret with the S3 keys every component uses (default `mlflow-s3`, keys
-    /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`). It is referenced, never generated.
+    /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`). It is referenced, never generated. For
+    /// KServe it also carries the [`kserve_storage_annotations`](super::kserve_storage_annotations).
     pub s3_secret: S3Secret,
-    /// The object store: the team's own MinIO (default) or an external S3 endpoint.
+    /// The object store: the team's own SeaweedFS (default), MinIO with an image the platform
+    /// supplies, or an external S3 endpoint.
     pub storage: Storage,
     /// The team's MLflow tracking server and registry.
     pub mlflow: MlflowServerSpec,

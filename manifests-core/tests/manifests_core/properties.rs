@@ -94,6 +94,7 @@ fn spec_with(model: String, channel: String, source: String, tag: (String, Strin
         channel,
         source: Some(source),
         tags: BTreeMap::from([tag]),
+        install: Vec::new(),
         ..common::seed_spec("production")
     }
 }
@@ -283,5 +284,44 @@ fn yaml_1_1_readers_see_the_strings_we_wrote() {
     assert_eq!(read.len(), written.len());
     for (r, w) in read.iter().zip(&written) {
         assert_eq!(r, w, "a YAML 1.1 reader sees something else");
+    }
+}
+
+proptest! {
+    #![proptest_config(Config::with_cases(256))]
+
+    /// No requirement a model records becomes a pip option or changes the environment step's
+    /// shape: a render either refuses it or passes it, unchanged, as one argument after the
+    /// constant script and target directory, and no argument there starts with `-`.
+    #[test]
+    fn requirements_never_become_pip_options(
+        install in prop::collection::vec(
+            prop_oneof![
+                hostile_string(),
+                "-{1,2}[a-z-]{1,12}(=[ -~]{0,12})?",
+                "[A-Za-z0-9][A-Za-z0-9._-]{0,12}(==[0-9.]{1,6})?",
+            ],
+            1..4,
+        )
+    ) {
+        let serve = MlflowServe {
+            package_index: Some("https://pypi.example.com/simple".into()),
+            ..MlflowServe::default()
+        };
+        let spec = ServingSpec { install: install.clone(), ..common::seed_spec("x") };
+        let installable = install.iter().all(|r| manifests_core::serving::environment::is_installable(r));
+        match serve.render(&spec) {
+            Err(e) => prop_assert!(!installable, "{e}"),
+            Ok(set) => {
+                prop_assert!(installable);
+                let deployment = set.iter().find(|m| m.key().kind == "Deployment").unwrap();
+                let init = &deployment.body()["spec"]["template"]["spec"]["initContainers"][0];
+                let args: Vec<String> = serde_json::from_value(init["args"].clone()).unwrap();
+                prop_assert_eq!(&args[2], manifests_core::serving::environment::MODEL_ENV_DIR);
+                prop_assert_eq!(&args[3..], &install[..]);
+                prop_assert!(args[3..].iter().all(|a| !a.starts_with('-')));
+                prop_assert_eq!(&init["command"], &serde_json::json!(["python3"]));
+            }
+        }
     }
 }

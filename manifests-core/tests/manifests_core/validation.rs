@@ -148,3 +148,48 @@ fn duplicates_are_refused() {
     let err = set.extend(again).unwrap_err().to_string();
     assert!(err.contains("duplicate") && err.contains("qooba/"), "{err}");
 }
+
+#[test]
+fn the_environment_step_is_valid_and_needs_an_index() {
+    let spec = ServingSpec {
+        install: vec!["toolz==1.0.0".into(), "scikit-learn==1.8.0".into()],
+        ..common::seed_spec("production")
+    };
+    let err = MlflowServe::default()
+        .render(&spec)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("serving.install") && err.contains("index"),
+        "{err}"
+    );
+    let err = KServe::default().render(&spec).unwrap_err().to_string();
+    assert!(err.contains("serving.install"), "{err}");
+
+    let serve = MlflowServe {
+        package_index: Some("https://pypi.example.com/simple".into()),
+        ..MlflowServe::default()
+    };
+    let set = serve.render(&spec).unwrap();
+    judge(&set);
+    let deployment = set.iter().find(|m| m.key().kind == "Deployment").unwrap();
+    let pod = &deployment.body()["spec"]["template"]["spec"];
+    let init = &pod["initContainers"][0];
+    assert_eq!(init["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(init["image"], pod["containers"][0]["image"]);
+    let env = &pod["containers"][0]["env"];
+    assert!(
+        env.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == "PYTHONPATH" && e["value"] == "/opt/model-env"),
+        "{env}"
+    );
+    // A credential in the index URL would land in git: refused, without echoing it.
+    let leaky = MlflowServe {
+        package_index: Some("https://bot:hunter2@pypi.example.com/simple".into()),
+        ..MlflowServe::default()
+    };
+    let err = leaky.render(&spec).unwrap_err().to_string();
+    assert!(!err.contains("hunter2"), "{err}");
+}

@@ -105,6 +105,8 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> ReconcilerBuilder<R, W>
             concurrency: settings.mirror_concurrency,
             local_source_roots: settings.local_source_roots.clone(),
             packages,
+            installs: target.installs_packages(),
+            checked: Default::default(),
         };
         Ok(Reconciler {
             registry: self.registry,

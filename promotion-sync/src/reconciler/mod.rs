@@ -17,7 +17,7 @@ pub use builder::ReconcilerBuilder;
 
 use crate::deployment::deployments;
 use crate::desired::{Desired, Renderer, desired};
-use crate::layout::{CurrentDir, TargetProbe};
+use crate::layout::{CurrentDir, Ready, TargetProbe};
 use crate::message::{Change, commit_message};
 use crate::mirroring::Mirroring;
 use crate::pass_cache::PassCache;
@@ -166,7 +166,7 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> Reconciler<R, W> {
         for d in &wanted {
             assumed
                 .entry(d.mirror_path())
-                .or_insert_with(|| self.mirroring.location(d).uri().to_owned());
+                .or_insert_with(|| Ready::at(self.mirroring.location(d).uri()));
         }
         let desired = desired(self.renderer(), &wanted, &assumed, &mut current, problems)?;
         let mut plan = Plan {

@@ -144,10 +144,17 @@ pub struct PipelineArgs {
     /// [default: mlflow-s3].
     #[arg(long, env = "MLFLOW_GITOPS_SERVING_S3_SECRET")]
     pub serving_s3_secret: Option<String>,
-    /// Image of the mlflow-serve target [default: localhost/mlflow-gitops/serving:VERSION, built by
-    /// scripts/build-images.sh]. Another image turns the model environment check off.
+    /// Image of the serving pods: mlflow-serve's container [default:
+    /// localhost/mlflow-gitops/serving:VERSION], or the image the cluster's kserve-mlserver runtime
+    /// runs [default: localhost/mlflow-gitops/mlserver:VERSION]; both built by
+    /// scripts/build-images.sh. Another image turns the model environment check off.
     #[arg(long, env = "MLFLOW_GITOPS_SERVING_IMAGE")]
     pub serving_image: Option<String>,
+    /// Package index (https://…/simple, no credentials) that mlflow-serve pods install a model's
+    /// missing packages from, in an init container, before serving. Without it, a model whose
+    /// needs the serving image lacks is reported and its channel keeps what it served.
+    #[arg(long, env = "MLFLOW_GITOPS_PACKAGE_INDEX")]
+    pub package_index: Option<String>,
     /// Remove mirrors no deployment uses, keeping the newest N per model (off by default).
     #[arg(long, env = "MLFLOW_GITOPS_KEEP_MIRRORS")]
     pub keep_mirrors: Option<usize>,

@@ -49,6 +49,7 @@ pub fn merge(args: PipelineArgs) -> Outcome<PipelineArgs> {
         serving_s3_endpoint: args.serving_s3_endpoint.or(file.serving_s3_endpoint),
         serving_s3_secret: args.serving_s3_secret.or(file.serving_s3_secret),
         serving_image: args.serving_image.or(file.serving_image),
+        package_index: args.package_index.or(file.package_index),
         keep_mirrors: args.keep_mirrors.or(file.keep_mirrors),
         source_roots: args.source_roots.or(file.source_roots),
     })
@@ -203,7 +204,13 @@ fn filter(args: &PipelineArgs) -> Outcome<PromotionFilter> {
 
 fn target(args: &PipelineArgs) -> Box<dyn ServingTarget> {
     match args.target.unwrap_or(Target::MlflowServe) {
-        Target::Kserve => Box::new(KServe::default()),
+        Target::Kserve => {
+            let mut kserve = KServe::default();
+            if let Some(image) = &args.serving_image {
+                kserve.runtime_image = image.clone();
+            }
+            Box::new(kserve)
+        }
         Target::MlflowServe => {
             let mut serve = MlflowServe::default();
             let secret = args
@@ -223,6 +230,7 @@ fn target(args: &PipelineArgs) -> Box<dyn ServingTarget> {
             if let Some(image) = &args.serving_image {
                 serve.image = image.clone();
             }
+            serve.package_index = args.package_index.clone();
             Box::new(serve)
         }
     }

@@ -16,6 +16,7 @@ pub fn seed_spec(channel: &str) -> ServingSpec {
         run_id: Some("5e9a3c3f0b1d4b3e8a3f6c7d2e1f0a9b".into()),
         source: Some("models:/m-7f3c2a1b9d8e4f60a1b2c3d4e5f60718".into()),
         tags: BTreeMap::from([("owner".into(), "qooba".into())]),
+        install: Vec::new(),
     }
 }
 
