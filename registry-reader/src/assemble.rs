@@ -52,6 +52,24 @@ pub(crate) struct RawState {
     pub(crate) tags: Vec<(String, i64, String, String)>,
     /// Registered models that are prompts.
     pub(crate) prompts: BTreeSet<String>,
+    /// (name, key, value) of every registered-model tag.
+    pub(crate) model_tags: Vec<(String, String, String)>,
+}
+
+/// The tag MLflow sets on a registered model that holds prompts, not models.
+pub(crate) const PROMPT_TAG: &str = "mlflow.prompt.is_prompt";
+
+impl RawState {
+    /// Adds registered-model tag rows: the prompts are the models MLflow tags
+    /// `mlflow.prompt.is_prompt=true` (compared as MLflow does, case-insensitively).
+    pub(crate) fn add_model_tags(&mut self, rows: Vec<(String, String, String)>) {
+        self.prompts.extend(
+            rows.iter()
+                .filter(|(_, key, value)| key == PROMPT_TAG && value.eq_ignore_ascii_case("true"))
+                .map(|(name, _, _)| name.clone()),
+        );
+        self.model_tags.extend(rows);
+    }
 }
 
 /// Finds what a location refers to; each registry answers from its own store.
@@ -114,6 +132,7 @@ fn select(state: RawState, filter: &PromotionFilter) -> (Vec<Candidate>, Vec<Ver
         aliases: alias_rows,
         tags: tag_rows,
         prompts,
+        model_tags,
     } = state;
     let aliases = aliases_by_version(&alias_rows);
     let tags = tags_by_version(tag_rows);
@@ -151,7 +170,17 @@ fn select(state: RawState, filter: &PromotionFilter) -> (Vec<Candidate>, Vec<Ver
             channels,
         ));
     }
-    (into_candidates(versions, served, tags), errors)
+    let model_tags = tags_by_model(model_tags);
+    (into_candidates(versions, served, tags, &model_tags), errors)
+}
+
+/// name → the registered model's tags.
+fn tags_by_model(rows: Vec<(String, String, String)>) -> FastMap<String, BTreeMap<String, String>> {
+    let mut tags: FastMap<String, BTreeMap<String, String>> = FastMap::default();
+    for (name, key, value) in rows {
+        tags.entry(name).or_default().insert(key, value);
+    }
+    tags
 }
 
 /// (name, version) → aliases, borrowing the rows' strings.
@@ -272,6 +301,7 @@ fn into_candidates(
     versions: Vec<RawVersion>,
     served: Vec<Served>,
     mut tags: TagsByVersion,
+    model_tags: &FastMap<String, BTreeMap<String, String>>,
 ) -> Vec<Candidate> {
     let mut rows: Vec<Option<RawVersion>> = versions.into_iter().map(Some).collect();
     let mut candidates = Vec::with_capacity(served.len());
@@ -284,6 +314,7 @@ fn into_candidates(
             .get_mut(raw.name.as_str())
             .and_then(|versions| versions.remove(&raw.version))
             .unwrap_or_default();
+        let model_tags = model_tags.get(&raw.name).cloned().unwrap_or_default();
         candidates.push(Candidate {
             version: ModelVersion {
                 workspace: raw.workspace,
@@ -293,6 +324,7 @@ fn into_candidates(
                 aliases,
                 channels,
                 tags,
+                model_tags,
                 source: raw.source.unwrap_or_default(),
                 run_id: raw.run_id,
                 status: raw.status.unwrap_or_else(|| "READY".to_owned()),
@@ -476,6 +508,13 @@ pub(crate) fn hash_state(hasher: &mut Sha256, workspace: &str, state: &RawState)
     }
     for prompt in &state.prompts {
         put(prompt);
+    }
+    let mut model_tags = state.model_tags.clone();
+    model_tags.sort();
+    for (name, key, value) in &model_tags {
+        put(name);
+        put(key);
+        put(value);
     }
 }
 

@@ -172,6 +172,7 @@ pub async fn run_all(registry: &dyn ModelRegistry, built: &Registry, artifacts_d
     promoted_versions_are_what_mlflow_reports(registry, built, artifacts_destination).await;
     superseded_deleted_and_archived_versions_are_not_served(registry).await;
     prompts_and_unpromoted_models_are_not_served(registry).await;
+    registered_model_tags_come_with_each_version(registry).await;
     long_names_are_kept_and_locations_resolved(registry).await;
     a_filter_returns_only_the_channels_asked_for(registry).await;
     the_fingerprint_is_stable_while_nothing_changes(registry).await;
@@ -236,6 +237,20 @@ pub async fn prompts_and_unpromoted_models_are_not_served(registry: &dyn ModelRe
             .iter()
             .all(|v| v.name != "greeting" && v.name != "unpromoted")
     );
+}
+
+/// Each version carries its registered model's tags (a profile may be named there), apart from
+/// its own.
+pub async fn registered_model_tags_come_with_each_version(registry: &dyn ModelRegistry) {
+    let promoted = promoted(registry).await;
+    for v in &promoted.versions {
+        let want: BTreeMap<String, String> = match v.name.as_str() {
+            "wine" => BTreeMap::from([("team".into(), "ml".into())]),
+            _ => BTreeMap::new(),
+        };
+        assert_eq!(v.model_tags, want, "{} {}", v.name, v.version);
+        assert!(!v.tags.contains_key("team"), "a model tag is not a version tag");
+    }
 }
 
 /// A 250-character unicode name comes back whole, and no location is left as a `models:` or

@@ -148,7 +148,7 @@ impl RestRegistry {
         Ok(state)
     }
 
-    /// Every registered model's aliases, and which models are prompts.
+    /// Every registered model's aliases and tags (which say the prompts).
     async fn read_models(&self, workspace: &str, state: &mut RawState) -> Result<(), Error> {
         let mut token = String::new();
         loop {
@@ -160,11 +160,10 @@ impl RestRegistry {
                 .get("registered-models/search", &query, workspace)
                 .await?
                 .unwrap_or_default();
+            let mut tags = Vec::new();
             for model in page.registered_models {
-                if model.tags.iter().any(|t| {
-                    t.key == "mlflow.prompt.is_prompt" && t.value.eq_ignore_ascii_case("true")
-                }) {
-                    state.prompts.insert(model.name.clone());
+                for tag in model.tags {
+                    tags.push((model.name.clone(), tag.key, tag.value));
                 }
                 for alias in model.aliases {
                     state.aliases.push((
@@ -174,6 +173,7 @@ impl RestRegistry {
                     ));
                 }
             }
+            state.add_model_tags(tags);
             match page.next_page_token {
                 Some(next) if !next.is_empty() => token = next,
                 _ => return Ok(()),

@@ -87,6 +87,8 @@ pub struct ModelVersion {
     pub channels: Vec<Channel>,
     /// Version tags.
     pub tags: BTreeMap<String, String>,
+    /// The registered model's tags.
+    pub model_tags: BTreeMap<String, String>,
     /// `source` as stored (`models:/m-…`, `runs:/…`, a path or a URI).
     pub source: String,
     /// `run_id`, if any.

@@ -4,7 +4,7 @@ mod dialect;
 mod read;
 mod schema;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use redaction::RedactedError;
@@ -210,12 +210,12 @@ impl SqlRegistry {
         let candidates = self.candidates(&columns);
         // The four reads go to separate pooled connections at once, each decoding its rows on a
         // task of its own while the database is still scanning for the others.
-        let (rows, aliases, tags, prompts) = tokio::try_join!(
+        let (rows, aliases, tags, model_tags) = tokio::try_join!(
             self.reader()
                 .rows::<VersionRow>(&candidates, 8, workspace, "model versions"),
             self.aliases(workspace),
             self.version_tags(workspace),
-            self.prompts(workspace),
+            self.model_tags(workspace),
         )?;
         let versions = rows
             .into_iter()
@@ -242,12 +242,13 @@ impl SqlRegistry {
                 },
             )
             .collect();
-        let state = RawState {
+        let mut state = RawState {
             versions,
             aliases,
             tags,
-            prompts,
+            ..Default::default()
         };
+        state.add_model_tags(model_tags);
         Ok(state)
     }
 
@@ -289,23 +290,26 @@ impl SqlRegistry {
             .collect())
     }
 
-    /// Names of the registered models that are prompts.
-    async fn prompts(&self, workspace: &str) -> Result<BTreeSet<String>, Error> {
+    /// (name, key, value) of every registered-model tag in the workspace: few rows (one set per
+    /// model), and they say which models are prompts.
+    async fn model_tags(&self, workspace: &str) -> Result<Vec<(String, String, String)>, Error> {
         if !self.schema.model_tags {
-            return Ok(BTreeSet::new());
+            return Ok(Vec::new());
         }
         let key = self.dialect.key_column();
-        // MLflow writes 'true'; compare case-insensitively as its Python check does (`.lower()`).
         let sql = format!(
-            "SELECT t.name AS c0 FROM registered_model_tags t WHERE {}t.{key} = 'mlflow.prompt.is_prompt' \
-             AND LOWER(t.value) = 'true'",
+            "SELECT t.name AS c0, t.{key} AS c1, t.value AS c2 FROM registered_model_tags t \
+             WHERE {}1 = 1",
             self.workspace_is("t")
         );
-        let prompts: Vec<(String,)> = self
+        let tags: Vec<(String, String, Option<String>)> = self
             .reader()
-            .rows(&sql, 1, workspace, "prompt tags")
+            .rows(&sql, 3, workspace, "registered model tags")
             .await?;
-        Ok(prompts.into_iter().map(|(name,)| name).collect())
+        Ok(tags
+            .into_iter()
+            .map(|(name, key, value)| (name, key, value.unwrap_or_default()))
+            .collect())
     }
 
     /// A handle for bulk reads on their own tasks.
