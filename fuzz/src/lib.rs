@@ -122,6 +122,8 @@ pub fn yaml_roundtrip(data: &[u8]) {
         source: Some(next("s3://mlflow/1/artifacts")),
         tags: BTreeMap::from([(next("owner"), next("team-a"))]),
         install: Vec::new(),
+        profile: None,
+        traffic: None,
     };
     let Ok(rendered) = MlflowServe::default().render(&spec) else {
         return;

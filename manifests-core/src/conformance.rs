@@ -9,10 +9,14 @@
 //! ```
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::{KUSTOMIZATION_FILE, ManifestSet, ServingSpec, ServingTarget, kustomization};
+use crate::serving::profile::{Autoscaling, KeyRef, ResourceQuantities, SourceRef, TolerationSpec};
+use crate::serving::traffic::{Backend, Mirror};
+use crate::serving::{NamedProfile, Profile};
+use crate::{KUSTOMIZATION_FILE, ManifestSet, ServingSpec, ServingTarget, Traffic, kustomization};
 
 /// Every check on `target`.
 pub fn run_all(target: &dyn ServingTarget) {
@@ -33,6 +37,80 @@ pub fn plain_spec() -> ServingSpec {
         source: Some("models:/m-7f3c2a1b9d8e4f60a1b2c3d4e5f60718".into()),
         tags: BTreeMap::from([("owner".into(), "qooba".into())]),
         install: Vec::new(),
+        profile: None,
+        traffic: None,
+    }
+}
+
+/// Two profiles every target takes: `large` (3 replicas, a GPU, a node selector and toleration, a
+/// ServiceAccount, env from a Secret key and a whole ConfigMap, pod annotations and labels) and
+/// `auto` (2 to 10 replicas at 70% CPU).
+pub fn sample_profiles() -> [Arc<NamedProfile>; 2] {
+    let large = Profile {
+        replicas: Some(3),
+        resources: Some(ResourceQuantities {
+            requests: BTreeMap::from([("cpu".into(), "2".into()), ("memory".into(), "4Gi".into())]),
+            limits: BTreeMap::from([
+                ("memory".into(), "8Gi".into()),
+                ("nvidia.com/gpu".into(), "1".into()),
+            ]),
+        }),
+        node_selector: BTreeMap::from([("nvidia.com/gpu.present".into(), "true".into())]),
+        tolerations: vec![TolerationSpec {
+            key: Some("nvidia.com/gpu".into()),
+            operator: Some("Exists".into()),
+            effect: Some("NoSchedule".into()),
+            ..Default::default()
+        }],
+        service_account: Some("fraud-models".into()),
+        env: BTreeMap::from([(
+            "FEATURE_STORE_TOKEN".into(),
+            KeyRef {
+                secret: Some("feature-store".into()),
+                key: "token".into(),
+                ..Default::default()
+            },
+        )]),
+        env_from: vec![SourceRef {
+            config_map: Some("fraud-settings".into()),
+            ..Default::default()
+        }],
+        pod_annotations: BTreeMap::from([("prometheus.io/scrape".into(), "true".into())]),
+        pod_labels: BTreeMap::from([("team".into(), "fraud".into())]),
+        ..Default::default()
+    };
+    let auto = Profile {
+        autoscaling: Some(Autoscaling {
+            min: 2,
+            max: 10,
+            cpu_percent: Some(70),
+            memory_percent: None,
+        }),
+        ..Default::default()
+    };
+    [
+        NamedProfile::new("large", large).expect("a valid profile"),
+        NamedProfile::new("auto", auto).expect("a valid profile"),
+    ]
+}
+
+/// `production` keeping 90% of its requests and sending 10% to `challenger` (the versions at
+/// `production_uri` and `challenger_uri`), and, when `mirror`, copying all of them to `staging`.
+pub fn sample_split(production_uri: &str, challenger_uri: &str, mirror: bool) -> Traffic {
+    let backend = |channel: &str, weight, uri: &str| Backend {
+        channel: channel.into(),
+        weight,
+        model_uri: uri.into(),
+    };
+    Traffic {
+        split: vec![
+            backend("production", 90, production_uri),
+            backend("challenger", 10, challenger_uri),
+        ],
+        mirror: mirror.then(|| Mirror {
+            channel: "staging".into(),
+            percent: 100,
+        }),
     }
 }
 
@@ -65,6 +143,8 @@ pub fn awkward_specs() -> Vec<ServingSpec> {
             source: Some((*s).to_owned()),
             tags: BTreeMap::from([((*s).to_owned(), (*s).to_owned())]),
             install: Vec::new(),
+            profile: None,
+            traffic: None,
             model_uri: format!("s3://mlflow/models/{s}/{}", i + 1),
             ..plain_spec()
         })

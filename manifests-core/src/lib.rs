@@ -14,6 +14,8 @@
 //!     source: Some("models:/m-7f3c2a1b".into()),
 //!     tags: Default::default(),
 //!     install: Vec::new(),
+//!     profile: None,
+//!     traffic: None,
 //! };
 //! let set = MlflowServe::default().render(&spec)?;
 //! let files: Vec<String> = set.files()?.into_iter().map(|(name, _)| name).collect();
@@ -55,6 +57,7 @@ mod manifest_set;
 pub mod meta;
 pub mod naming;
 mod object_key;
+pub mod quantity;
 pub mod serving;
 pub mod tenant;
 pub mod yaml;
@@ -64,5 +67,5 @@ pub use kustomization::{KUSTOMIZATION_FILE, kustomization};
 pub use manifest_set::{Manifest, ManifestSet};
 pub use naming::{k8s_label, k8s_name};
 pub use object_key::ObjectKey;
-pub use serving::{KServe, MlflowServe, ServingSpec, ServingTarget};
+pub use serving::{KServe, MlflowServe, ServingSpec, ServingTarget, Traffic};
 pub use tenant::{TenantSpec, tenant_components};

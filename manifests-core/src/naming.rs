@@ -70,6 +70,34 @@ pub fn is_label_value(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
+/// True when `name` is an RFC 1123 subdomain, as the names of Secrets, ConfigMaps and
+/// ServiceAccounts must be: at most 253 characters, dot-separated lowercase alphanumeric labels
+/// that may hold `-` inside.
+pub fn is_dns_subdomain(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            let bytes = label.as_bytes();
+            !bytes.is_empty()
+                && bytes[0].is_ascii_alphanumeric()
+                && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+                && bytes
+                    .iter()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        })
+}
+
+/// True when `key` is a valid label or annotation key: an optional DNS subdomain prefix and `/`,
+/// then a name of at most 63 characters of `[A-Za-z0-9._-]` starting and ending with an
+/// alphanumeric.
+pub fn is_qualified_name(key: &str) -> bool {
+    let (prefix, name) = match key.split_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    prefix.is_none_or(is_dns_subdomain) && !name.is_empty() && is_label_value(name)
+}
+
 fn label_of(parts: &[&str]) -> String {
     if is_clean(parts) {
         return parts.join("-");

@@ -6,7 +6,7 @@ use manifests_core::k8s_label;
 use registry_reader::{Channel, ModelVersion, Stage};
 
 /// One model version served on one channel.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Deployment {
     /// MLflow model name.
     pub model: String,
@@ -22,6 +22,9 @@ pub struct Deployment {
     pub source: String,
     /// The version's tags.
     pub tags: BTreeMap<String, String>,
+    /// The profile its registered model's `mlflow-gitops.profile` tag names, if any (a version's
+    /// own tag is among [`tags`](Self::tags)).
+    pub model_profile: Option<String>,
 }
 
 impl Deployment {
@@ -80,6 +83,7 @@ pub fn deployments(versions: &[ModelVersion]) -> Vec<Deployment> {
                 run_id: v.run_id.clone(),
                 source: v.source.clone(),
                 tags: v.tags.clone(),
+                model_profile: v.model_tags.get(crate::PROFILE_TAG).cloned(),
             })
         })
         .collect();

@@ -1,17 +1,21 @@
 //! The desired state of the managed prefix: every deployment whose mirror is complete, rendered
-//! (or kept by blob id when its inputs did not change); the channels of failed versions keep
-//! their current files; the top-level kustomization and README list what is served.
+//! with its profile (or kept by blob id when its inputs did not change), traffic routes over the
+//! channels that exist; the channels of failed versions keep their current files; the top-level
+//! kustomization and README list what is served.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use gitops_writer::FileContent;
-use manifests_core::ServingTarget;
+use manifests_core::serving::NamedProfile;
+use manifests_core::{ServingSpec, ServingTarget, Traffic};
 
 use crate::Result;
 use crate::deployment::Deployment;
 use crate::layout::{self, CurrentDir, Deployed, KUSTOMIZATION, Ready, RenderKey, TargetProbe};
 use crate::message::{self, Change};
 use crate::report::Problem;
+use crate::serving_config::{self, ServingConfig};
 
 /// The desired files of a pass, and what stands behind them.
 pub(crate) struct Desired {
@@ -21,6 +25,8 @@ pub(crate) struct Desired {
     pub(crate) changes: Vec<Change>,
     /// The versions skipped, with the channels that kept their files.
     pub(crate) problems: Vec<Problem>,
+    /// Traffic splits that could not be served as configured, and what was served instead.
+    pub(crate) notes: Vec<String>,
     /// The deployment directories after the pass.
     pub(crate) dirs: BTreeMap<String, CurrentDir>,
 }
@@ -31,10 +37,34 @@ pub(crate) struct Renderer<'a> {
     pub(crate) target: &'a dyn ServingTarget,
     pub(crate) namespace: &'a str,
     pub(crate) probe: TargetProbe,
+    pub(crate) serving: &'a ServingConfig,
+}
+
+impl Renderer<'_> {
+    /// `d` served from `ready` with its profile and (for a route) `traffic`. A profile naming
+    /// its own image drops the environment step: what to install was found against our image.
+    fn spec(
+        &self,
+        d: &Deployment,
+        ready: &Ready,
+        profile: Option<Arc<NamedProfile>>,
+        traffic: Option<Traffic>,
+    ) -> ServingSpec {
+        let mut spec = layout::serving_spec(self.namespace, d, ready);
+        if serving_config::has_own_image(self.target, profile.as_deref()) {
+            spec.install.clear();
+        }
+        spec.profile = profile;
+        spec.traffic = traffic;
+        spec
+    }
 }
 
 /// The managed prefix's files for `wanted`, served from the mirrors in `ready`. The files
 /// `current` keeps are moved out of it, not copied (thousands of them in a large registry).
+///
+/// Channels render first; then the routes of traffic splits, over the channels that exist after
+/// the first step (a channel whose new version failed still serves its old one).
 pub(crate) fn desired(
     renderer: Renderer<'_>,
     wanted: &[Deployment],
@@ -42,55 +72,104 @@ pub(crate) fn desired(
     current: &mut BTreeMap<String, CurrentDir>,
     mut problems: Vec<Problem>,
 ) -> Result<Desired> {
-    let mut dirs = render_ready(renderer, wanted, ready, current, &mut problems);
+    let mut channels = Vec::new();
+    let mut routes = Vec::new();
+    for d in wanted {
+        let Some(ready) = ready.get(&d.mirror_path()) else {
+            continue;
+        };
+        match renderer.serving.profile_for(d) {
+            Err(reason) => problems.push(Problem::new(
+                d.model.clone(),
+                Some(d.version),
+                vec![d.channel.clone()],
+                reason,
+            )),
+            Ok(profile) => match renderer.serving.route(&d.model, &d.channel) {
+                Some(rule) => routes.push((d, ready, profile, rule)),
+                None => channels.push((d, renderer.spec(d, ready, profile, None))),
+            },
+        }
+    }
+    let mut rerendered = BTreeSet::new();
+    let mut dirs = render_ready(renderer, channels, current, &mut problems, &mut rerendered);
+    keep_failed_channels(&mut problems, &mut dirs, current);
+    let mut notes = Vec::new();
+    let routes: Vec<_> = routes
+        .into_iter()
+        .map(|(d, ready, profile, rule)| {
+            let (traffic, note) = serving_config::resolve_traffic(rule, |channel| {
+                if channel == d.channel {
+                    return Some(ready.uri.clone());
+                }
+                let dir = dirs.get(&Deployment::dir_of(&d.model, channel))?;
+                dir.deployed.as_ref().map(|s| s.model_uri.clone())
+            });
+            if let Some(note) = note {
+                notes.push(format!("model {}: {note}", layout::display_name(&d.model)));
+            }
+            (d, renderer.spec(d, ready, profile, traffic))
+        })
+        .collect();
+    dirs.extend(render_ready(
+        renderer,
+        routes,
+        current,
+        &mut problems,
+        &mut rerendered,
+    ));
     keep_failed_channels(&mut problems, &mut dirs, current);
     let files = prefix_files(&dirs)?;
-    let changes = message::changes(current, &dirs);
+    let changes = message::changes(current, &dirs, &rerendered);
     Ok(Desired {
         files,
         changes,
         problems,
+        notes,
         dirs,
     })
 }
 
-/// Renders every wanted deployment whose mirror is ready; a directory whose render key is
-/// unchanged keeps its current files by blob id. A deployment that fails to render is a problem.
+/// Renders every deployment's spec; a directory whose render key is unchanged keeps its current
+/// files by blob id. A deployment that fails to render is a problem. The directories rendered
+/// into other files than they hold go into `rerendered`.
 fn render_ready(
     renderer: Renderer<'_>,
-    wanted: &[Deployment],
-    ready: &BTreeMap<(String, String), Ready>,
+    jobs: Vec<(&Deployment, ServingSpec)>,
     current: &mut BTreeMap<String, CurrentDir>,
     problems: &mut Vec<Problem>,
+    rerendered: &mut BTreeSet<String>,
 ) -> BTreeMap<String, CurrentDir> {
-    let jobs: Vec<(&Deployment, &Ready, String)> = wanted
-        .iter()
-        .filter_map(|d| Some((d, ready.get(&d.mirror_path())?, d.dir())))
-        .collect();
     // Rendering is a pure function of its inputs: what is rendered (everything, the first time)
     // is spread over the cores.
     let now = &*current;
-    let rendered = crate::parallel::map(&jobs, |(d, ready, dir)| -> Result<_> {
-        let key = RenderKey::of(renderer.probe, renderer.namespace, d, ready)?;
-        match now.get(dir) {
+    let rendered = crate::parallel::map(&jobs, |(d, spec)| -> Result<_> {
+        let key = RenderKey::of(renderer.probe, spec)?;
+        match now.get(&d.dir()) {
             Some(dir) if dir.rendered_from == Some(key) => Ok((key, None)),
-            _ => {
-                let files =
-                    layout::render_deployment(renderer.target, renderer.namespace, d, ready)?;
-                Ok((key, Some(files)))
-            }
+            _ => Ok((key, Some(layout::render_deployment(renderer.target, spec)?))),
         }
     });
     let mut dirs = BTreeMap::new();
-    for ((d, ready, dir), rendered) in jobs.into_iter().zip(rendered) {
+    for ((d, spec), rendered) in jobs.into_iter().zip(rendered) {
+        let dir = d.dir();
         match rendered {
             Ok((key, files)) => {
                 let files = match files {
-                    Some(files) => layout::DirFiles::from(files),
+                    Some(files) => {
+                        let files = layout::DirFiles::from(files);
+                        if current
+                            .get(&dir)
+                            .is_some_and(|now| !same_files(&now.files, &files))
+                        {
+                            rerendered.insert(dir.clone());
+                        }
+                        files
+                    }
                     None => take_files(current, &dir),
                 };
                 let state = CurrentDir {
-                    deployed: Some(Deployed::of(d, &ready.uri)),
+                    deployed: Some(Deployed::of(&spec)),
                     files,
                     rendered_from: Some(key),
                 };
@@ -164,6 +243,23 @@ fn prefix_files(dirs: &BTreeMap<String, CurrentDir>) -> Result<layout::Files> {
     Ok(files)
 }
 
+/// Whether two versions of a directory hold the same files (compared by blob id).
+fn same_files(a: &layout::DirFiles, b: &layout::DirFiles) -> bool {
+    let ids = |files: &layout::DirFiles| -> Vec<(String, Option<gitops_writer::BlobId>)> {
+        files
+            .iter()
+            .map(|(name, file)| {
+                let id = match &file.content {
+                    gitops_writer::Content::Bytes(bytes) => gitops_writer::BlobId::of(bytes).ok(),
+                    gitops_writer::Content::Blob(id) => Some(*id),
+                };
+                (name.to_owned(), id)
+            })
+            .collect()
+    };
+    ids(a) == ids(b)
+}
+
 /// Moves a current directory's files out (what it serves stays, for the commit message).
 fn take_files(current: &mut BTreeMap<String, CurrentDir>, dir: &str) -> layout::DirFiles {
     current
@@ -173,98 +269,4 @@ fn take_files(current: &mut BTreeMap<String, CurrentDir>, dir: &str) -> layout::
 }
 
 #[cfg(test)]
-mod tests {
-    use gitops_writer::Content;
-    use manifests_core::MlflowServe;
-
-    use super::*;
-
-    fn wine(version: u64, channel: &str) -> Deployment {
-        Deployment {
-            model: "wine".into(),
-            version,
-            channel: channel.into(),
-            artifact_uri: format!("file:///registry/wine/{version}"),
-            run_id: Some("r1".into()),
-            source: "models:/m-1".into(),
-            tags: BTreeMap::new(),
-        }
-    }
-
-    fn ready(wanted: &[Deployment]) -> BTreeMap<(String, String), Ready> {
-        wanted
-            .iter()
-            .map(|d| {
-                let uri = format!("s3://mirror/wine/{}", d.version);
-                (d.mirror_path(), Ready::at(uri))
-            })
-            .collect()
-    }
-
-    fn run(
-        wanted: &[Deployment],
-        current: &mut BTreeMap<String, CurrentDir>,
-        problems: Vec<Problem>,
-    ) -> Desired {
-        let target = MlflowServe::default();
-        let renderer = Renderer {
-            target: &target,
-            namespace: "team",
-            probe: TargetProbe::of(&target).unwrap(),
-        };
-        desired(renderer, wanted, &ready(wanted), current, problems).unwrap()
-    }
-
-    #[test]
-    fn ready_deployments_are_rendered_and_listed() {
-        let wanted = [wine(3, "production")];
-        let out = run(&wanted, &mut BTreeMap::new(), Vec::new());
-        assert!(out.files.contains_key("wine/production/deployment.yaml"));
-        assert!(out.files.contains_key("kustomization.yaml"));
-        assert!(out.files.contains_key("README.md"));
-        assert_eq!(out.changes.len(), 1);
-        assert_eq!(
-            out.changes[0].line(),
-            "wine production: new, version 3 (run r1)"
-        );
-    }
-
-    #[test]
-    fn an_unchanged_render_key_keeps_files_by_blob_id() {
-        let wanted = [wine(3, "production")];
-        let mut first = run(&wanted, &mut BTreeMap::new(), Vec::new()).dirs;
-        crate::current::settle(&mut first).unwrap();
-        let again = run(&wanted, &mut first, Vec::new());
-        assert!(again.changes.is_empty());
-        let kept = &again.dirs["wine/production"];
-        assert!(
-            kept.files
-                .iter()
-                .all(|(_, file)| matches!(file.content, Content::Blob(_))),
-            "kept files are not re-rendered"
-        );
-    }
-
-    #[test]
-    fn a_failed_version_keeps_what_its_channel_served() {
-        let served = run(&[wine(3, "production")], &mut BTreeMap::new(), Vec::new()).dirs;
-        let mut current = served.clone();
-        let failed = Problem::new("wine", Some(4), vec!["production".into()], "mirror failed");
-        // Version 4 is wanted but not ready: its mirror failed.
-        let out = desired(
-            Renderer {
-                target: &MlflowServe::default(),
-                namespace: "team",
-                probe: TargetProbe::of(&MlflowServe::default()).unwrap(),
-            },
-            &[wine(4, "production")],
-            &BTreeMap::new(),
-            &mut current,
-            vec![failed],
-        )
-        .unwrap();
-        assert_eq!(out.problems[0].kept, ["production"]);
-        assert_eq!(out.dirs["wine/production"], served["wine/production"]);
-        assert!(out.changes.is_empty(), "nothing changes for a kept channel");
-    }
-}
+mod tests;

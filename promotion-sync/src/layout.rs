@@ -90,8 +90,9 @@ impl Ready {
 }
 
 /// Everything a deployment directory's files are rendered from (the serving target's
-/// [`TargetProbe`], namespace, model, version, channel, run, source, tags, mirror URI, packages
-/// installed), as one hash: equal keys, equal files.
+/// [`TargetProbe`] and the whole [`ServingSpec`]: namespace, model, version, channel, run,
+/// source, tags, mirror URI, packages installed, profile, traffic), as one hash: equal keys,
+/// equal files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RenderKey(pub BlobId);
 
@@ -112,6 +113,7 @@ impl TargetProbe {
             run_id: Some("0123456789abcdef".into()),
             source: "models:/m-0123456789abcdef".into(),
             tags: [("team".to_owned(), "probe: a".to_owned())].into(),
+            model_profile: None,
         };
         // With the environment step on, the sample installs a package, so the step's settings
         // (the package index) are part of the probe too.
@@ -119,7 +121,8 @@ impl TargetProbe {
         if target.installs_packages() {
             ready.install.push("probe-package==1.0".into());
         }
-        let files = render_deployment(target, "probe", &sample, &ready)?;
+        let spec = serving_spec("probe", &sample, &ready);
+        let files = render_deployment(target, &spec)?;
         let mut text = Vec::new();
         for (name, file) in &files {
             if let gitops_writer::Content::Bytes(bytes) = &file.content {
@@ -147,47 +150,100 @@ impl TargetProbe {
 }
 
 impl RenderKey {
-    /// The key of `deployment` served as `ready` says in `namespace` by the probed target.
-    pub fn of(
-        probe: TargetProbe,
-        namespace: &str,
-        deployment: &Deployment,
-        ready: &Ready,
-    ) -> Result<RenderKey> {
+    /// The key of `spec` rendered by the probed target.
+    pub fn of(probe: TargetProbe, spec: &ServingSpec) -> Result<RenderKey> {
         // Length-prefixed fields: no two different inputs give the same bytes.
         let mut text = Vec::with_capacity(256);
         let mut field = |part: &str| {
             text.extend_from_slice(&(part.len() as u64).to_le_bytes());
             text.extend_from_slice(part.as_bytes());
         };
-        let version = deployment.version.to_string();
-        let run = deployment.run_id.as_deref();
-        let tags = deployment.tags.len().to_string();
-        let installs = ready.install.len().to_string();
+        let run = spec.run_id.as_deref();
+        let source = spec.source.as_deref();
+        let counts = format!("{} {}", spec.tags.len(), spec.install.len());
         let probe = probe.0.to_string();
+        let profile = match &spec.profile {
+            // The settings, not just the name: a profile edited in place re-renders its channels.
+            Some(named) => serde_json::to_string(&(&named.name, &named.profile)).map_err(|e| {
+                Error::Config {
+                    field: "profiles".into(),
+                    reason: e.to_string(),
+                }
+            })?,
+            None => String::new(),
+        };
+        let traffic = spec.traffic.as_ref().map(traffic_key).unwrap_or_default();
         for part in [
             probe.as_str(),
-            namespace,
-            &deployment.model,
-            &version,
-            &deployment.channel,
+            &spec.namespace,
+            &spec.model,
+            &spec.version,
+            &spec.channel,
             if run.is_some() { "run" } else { "no run" },
             run.unwrap_or_default(),
-            &deployment.source,
-            &ready.uri,
-            &tags,
-            &installs,
+            if source.is_some() {
+                "source"
+            } else {
+                "no source"
+            },
+            source.unwrap_or_default(),
+            &spec.model_uri,
+            &counts,
+            &profile,
+            &traffic,
         ] {
             field(part);
         }
-        for (name, value) in &deployment.tags {
+        for (name, value) in &spec.tags {
             field(name);
             field(value);
         }
-        for requirement in &ready.install {
+        for requirement in &spec.install {
             field(requirement);
         }
         Ok(RenderKey(BlobId::of(&text)?))
+    }
+}
+
+/// A traffic split as text that tells every split apart (channels are length-prefixed).
+fn traffic_key(traffic: &manifests_core::Traffic) -> String {
+    let mut key = String::new();
+    for b in &traffic.split {
+        key.push_str(&format!(
+            "{}:{}{}{}:{}",
+            b.channel.len(),
+            b.channel,
+            b.model_uri.len(),
+            b.model_uri,
+            b.weight
+        ));
+        key.push('\n');
+    }
+    if let Some(m) = &traffic.mirror {
+        key.push_str(&format!(
+            "mirror {}:{}:{}",
+            m.channel.len(),
+            m.channel,
+            m.percent
+        ));
+    }
+    key
+}
+
+/// What `deployment` is served as in `namespace` from `ready`, before a profile or split applies.
+pub fn serving_spec(namespace: &str, deployment: &Deployment, ready: &Ready) -> ServingSpec {
+    ServingSpec {
+        namespace: namespace.to_owned(),
+        model: deployment.model.clone(),
+        version: deployment.version.to_string(),
+        channel: deployment.channel.clone(),
+        model_uri: ready.uri.clone(),
+        run_id: deployment.run_id.clone(),
+        source: Some(deployment.source.clone()),
+        tags: deployment.tags.clone(),
+        install: ready.install.clone(),
+        profile: None,
+        traffic: None,
     }
 }
 
@@ -213,40 +269,31 @@ pub struct Deployed {
     pub run_id: Option<String>,
     /// The mirror the manifests point at.
     pub model_uri: String,
+    /// The serving profile, when one applies.
+    pub profile: Option<String>,
+    /// How the channel's endpoint shares its requests (`production 90%, challenger 10%`), when
+    /// it is a route.
+    pub traffic: Option<String>,
 }
 
 impl Deployed {
-    /// What `deployment` serves from the mirror at `model_uri`.
-    pub fn of(deployment: &Deployment, model_uri: &str) -> Deployed {
+    /// What `spec` serves.
+    pub fn of(spec: &ServingSpec) -> Deployed {
         Deployed {
-            model: deployment.model.clone(),
-            channel: deployment.channel.clone(),
-            version: deployment.version.to_string(),
-            run_id: deployment.run_id.clone(),
-            model_uri: model_uri.to_owned(),
+            model: spec.model.clone(),
+            channel: spec.channel.clone(),
+            version: spec.version.clone(),
+            run_id: spec.run_id.clone(),
+            model_uri: spec.model_uri.clone(),
+            profile: spec.profile.as_ref().map(|p| p.name.clone()),
+            traffic: spec.traffic.as_ref().map(ToString::to_string),
         }
     }
 }
 
 /// The files of one deployment directory (names relative to it), including its kustomization.
-pub fn render_deployment(
-    target: &dyn ServingTarget,
-    namespace: &str,
-    deployment: &Deployment,
-    ready: &Ready,
-) -> Result<Files> {
-    let spec = ServingSpec {
-        namespace: namespace.to_owned(),
-        model: deployment.model.clone(),
-        version: deployment.version.to_string(),
-        channel: deployment.channel.clone(),
-        model_uri: ready.uri.clone(),
-        run_id: deployment.run_id.clone(),
-        source: Some(deployment.source.clone()),
-        tags: deployment.tags.clone(),
-        install: ready.install.clone(),
-    };
-    let set = target.render(&spec)?;
+pub fn render_deployment(target: &dyn ServingTarget, spec: &ServingSpec) -> Result<Files> {
+    let set = target.render(spec)?;
     let mut files = BTreeMap::new();
     let mut names = Vec::new();
     for (name, text) in set.files()? {
@@ -329,6 +376,8 @@ fn read_annotations(name: &str, bytes: &[u8]) -> Option<Deployed> {
         version: get("version")?,
         run_id: get("run-id"),
         model_uri: get("model-uri").unwrap_or_default(),
+        profile: get("profile"),
+        traffic: get("traffic"),
     })
 }
 
@@ -339,6 +388,8 @@ struct Row<'a> {
     version: Cow<'a, str>,
     run: Cow<'a, str>,
     mirror: Cow<'a, str>,
+    profile: Cow<'a, str>,
+    traffic: Cow<'a, str>,
     dir: &'a str,
 }
 
@@ -346,6 +397,9 @@ struct Row<'a> {
 #[template(path = "readme.md")]
 struct Readme<'a> {
     rows: &'a [Row<'a>],
+    /// Profile and traffic columns, only when some deployment has one: a repository that uses
+    /// neither keeps the index it had.
+    serving_columns: bool,
 }
 
 /// The README index of every deployment (`(dir, deployed)` pairs, sorted). Rows borrow what
@@ -359,15 +413,23 @@ pub fn readme(deployed: &[(&str, &Deployed)]) -> Result<Vec<u8>> {
             version: table_cell(&d.version),
             run: table_cell(d.run_id.as_deref().unwrap_or("")),
             mirror: table_cell(&d.model_uri),
+            profile: table_cell(d.profile.as_deref().unwrap_or("")),
+            traffic: table_cell(d.traffic.as_deref().unwrap_or("")),
             dir,
         })
         .collect();
-    let text = Readme { rows: &rows }
-        .render()
-        .map_err(|e| Error::Template {
-            name: "readme.md",
-            source: e,
-        })?;
+    let serving_columns = deployed
+        .iter()
+        .any(|(_, d)| d.profile.is_some() || d.traffic.is_some());
+    let text = Readme {
+        rows: &rows,
+        serving_columns,
+    }
+    .render()
+    .map_err(|e| Error::Template {
+        name: "readme.md",
+        source: e,
+    })?;
     Ok(text.into_bytes())
 }
 
@@ -415,6 +477,8 @@ mod tests {
             version: "3".into(),
             run_id: None,
             model_uri: "s3://m/fraud/3".into(),
+            profile: None,
+            traffic: None,
         };
         let text =
             String::from_utf8(readme(&[("fraud-v2/production", &deployed)]).unwrap()).unwrap();
@@ -461,7 +525,12 @@ mod tests {
             run_id: Some("abc".into()),
             source: "models:/m-1".into(),
             tags: [("owner".to_owned(), "a".to_owned())].into(),
+            model_profile: None,
         }
+    }
+
+    fn key_of(probe: TargetProbe, namespace: &str, d: &Deployment, ready: &Ready) -> RenderKey {
+        RenderKey::of(probe, &serving_spec(namespace, d, ready)).unwrap()
     }
 
     #[test]
@@ -484,7 +553,7 @@ mod tests {
     fn every_render_input_changes_the_key() {
         let probe = TargetProbe::of(&MlflowServe::default()).unwrap();
         let key = |namespace: &str, d: &Deployment, uri: &str| {
-            RenderKey::of(probe, namespace, d, &Ready::at(uri)).unwrap()
+            key_of(probe, namespace, d, &Ready::at(uri))
         };
         let base = key("ns", &deployment(), "s3://b/wine/3");
         assert_eq!(base, key("ns", &deployment(), "s3://b/wine/3"));
@@ -542,7 +611,7 @@ mod tests {
         let other = TargetProbe::of(&KServe::default()).unwrap();
         assert_ne!(
             base,
-            RenderKey::of(other, "ns", &deployment(), &Ready::at("s3://b/wine/3")).unwrap()
+            key_of(other, "ns", &deployment(), &Ready::at("s3://b/wine/3"))
         );
         let installing = Ready {
             install: vec!["toolz==1.0.0".into()],
@@ -552,14 +621,11 @@ mod tests {
             install: r.iter().map(|s| (*s).to_owned()).collect(),
             ..Ready::at("s3://b/wine/3")
         };
-        assert_ne!(
-            base,
-            RenderKey::of(probe, "ns", &deployment(), &installing).unwrap()
-        );
+        assert_ne!(base, key_of(probe, "ns", &deployment(), &installing));
         // Field boundaries hold: two packages never hash like one joined.
         assert_ne!(
-            RenderKey::of(probe, "ns", &deployment(), &with(&["a", "b"])).unwrap(),
-            RenderKey::of(probe, "ns", &deployment(), &with(&["ab"])).unwrap()
+            key_of(probe, "ns", &deployment(), &with(&["a", "b"])),
+            key_of(probe, "ns", &deployment(), &with(&["ab"]))
         );
     }
 }

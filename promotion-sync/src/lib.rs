@@ -24,7 +24,8 @@
 //!             versions: vec![ModelVersion {
 //!                 workspace: "default".into(), name: "iris".into(), version: 3,
 //!                 stage: Stage::Production, aliases: vec![], channels: vec![Channel::Stage(Stage::Production)],
-//!                 tags: Default::default(), source: "models:/m-1".into(), run_id: None,
+//!                 tags: Default::default(), model_tags: Default::default(),
+//!                 source: "models:/m-1".into(), run_id: None,
 //!                 status: "READY".into(), artifact_uri: self.dir.clone(), last_updated_ms: 0,
 //!             }],
 //!             errors: vec![],
@@ -73,6 +74,7 @@ mod phases;
 mod plan;
 mod reconciler;
 mod report;
+mod serving_config;
 mod settings;
 mod watch;
 
@@ -85,5 +87,8 @@ pub use metrics::Metrics;
 pub use pass_cache::PassCache;
 pub use reconciler::{Reconciler, ReconcilerBuilder};
 pub use report::{Commit, Mirrored, PassReport, Plan, Problem};
+pub use serving_config::{
+    DEFAULT_PROFILE, MirrorRule, PROFILE_TAG, ProfileRule, ServingConfig, TrafficRule,
+};
 pub use settings::Settings;
 pub use watch::{WatchOptions, watch};

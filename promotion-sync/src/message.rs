@@ -1,6 +1,6 @@
 //! The commit message: one line per deployment change (askama, a text template).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use askama::Template;
 
@@ -22,6 +22,9 @@ pub enum Change {
     },
     /// A channel stops serving (demoted, archived, deleted).
     Removed(Deployed),
+    /// A channel serves the same version with other manifests: its profile's settings or the
+    /// serving target's changed.
+    Rerendered(Deployed),
 }
 
 impl Change {
@@ -37,37 +40,72 @@ impl Change {
         let head =
             |d: &Deployed| format!("{} {}", display_name(&d.model), display_name(&d.channel));
         match self {
-            Change::Added(d) => format!("{}: new, version {}{}", head(d), d.version, run(d)),
+            Change::Added(d) => format!(
+                "{}: new, version {}{}{}",
+                head(d),
+                d.version,
+                run(d),
+                serving(d)
+            ),
             Change::Updated { old, new } => {
-                format!(
-                    "{}: {} → {}{}",
-                    head(new),
-                    old.version,
-                    new.version,
-                    run(new)
-                )
+                let mut parts = Vec::new();
+                if old.version != new.version || old.model_uri != new.model_uri {
+                    parts.push(format!("{} → {}{}", old.version, new.version, run(new)));
+                }
+                if old.profile != new.profile {
+                    parts.push(format!(
+                        "profile {} → {}",
+                        old.profile.as_deref().unwrap_or("none"),
+                        new.profile.as_deref().unwrap_or("none")
+                    ));
+                }
+                if old.traffic != new.traffic {
+                    let traffic = |d: &Deployed| d.traffic.clone().unwrap_or_else(|| "own".into());
+                    parts.push(format!("traffic {} → {}", traffic(old), traffic(new)));
+                }
+                format!("{}: {}", head(new), parts.join("; "))
             }
             Change::Removed(d) => format!("{}: removed (was {})", head(d), d.version),
+            Change::Rerendered(d) => format!(
+                "{}: version {} re-rendered{}",
+                head(d),
+                d.version,
+                serving(d)
+            ),
         }
     }
 }
 
-/// The changes between the current and the desired deployments, by directory.
+/// `, profile large, traffic production 90%, challenger 10%`: what a channel is served with,
+/// when it is not the target's defaults.
+fn serving(d: &Deployed) -> String {
+    let mut text = String::new();
+    if let Some(profile) = &d.profile {
+        text.push_str(&format!(", profile {profile}"));
+    }
+    if let Some(traffic) = &d.traffic {
+        text.push_str(&format!(", traffic {traffic}"));
+    }
+    text
+}
+
+/// The changes between the current and the desired deployments, by directory; `rerendered`
+/// holds the directories rendered anew into other files.
 pub fn changes(
     current: &BTreeMap<String, CurrentDir>,
     desired: &BTreeMap<String, CurrentDir>,
+    rerendered: &BTreeSet<String>,
 ) -> Vec<Change> {
     let mut out = Vec::new();
     for (dir, new) in desired {
         let Some(new) = &new.deployed else { continue };
         match current.get(dir).and_then(|c| c.deployed.as_ref()) {
             None => out.push(Change::Added(new.clone())),
-            Some(old) if old.version != new.version || old.model_uri != new.model_uri => {
-                out.push(Change::Updated {
-                    old: old.clone(),
-                    new: new.clone(),
-                })
-            }
+            Some(old) if old != new => out.push(Change::Updated {
+                old: old.clone(),
+                new: new.clone(),
+            }),
+            Some(_) if rerendered.contains(dir) => out.push(Change::Rerendered(new.clone())),
             Some(_) => {}
         }
     }

@@ -72,19 +72,22 @@ impl Mirroring {
     /// ever points at a complete mirror (mirrors finish before the commit, and garbage collection
     /// spares referenced ones), so it costs no request, except, when the target installs packages,
     /// the environment check's two reads once per process (what to install is not in git's
-    /// annotations, and must not vanish from the next render).
+    /// annotations, and must not vanish from the next render). The versions in `own_image` are
+    /// served only by profiles with images of their own, which the check knows nothing of.
     pub(crate) async fn mirror_all(
         &self,
         wanted: &[Deployment],
         copy: bool,
         committed: &BTreeSet<String>,
+        own_image: &BTreeSet<(String, String)>,
     ) -> Result<Mirrors> {
         let results: Vec<_> = futures::stream::iter(by_version(wanted))
             .map(|(key, (d, channels))| async move {
                 let dst = self.location(d);
+                let check = !own_image.contains(&key);
                 let outcome = if !committed.contains(dst.uri()) {
-                    self.mirror_and_check(d, &dst, copy).await
-                } else if copy && self.installs {
+                    self.mirror_and_check(d, &dst, copy, check).await
+                } else if copy && check && self.installs {
                     self.checked_environment(&dst)
                         .await
                         .map(|install| (None, install))
@@ -140,12 +143,18 @@ impl Mirroring {
 
     /// [`mirror_one`](Self::mirror_one), then, for a version about to be served, the check of
     /// its recorded environment against the serving image (before any manifest refers to it).
-    async fn mirror_and_check(&self, d: &Deployment, dst: &Location, copy: bool) -> Outcome {
+    async fn mirror_and_check(
+        &self,
+        d: &Deployment,
+        dst: &Location,
+        copy: bool,
+        check: bool,
+    ) -> Outcome {
         let copied = self
             .mirror_one(d, dst, copy)
             .await
             .map_err(NotReady::Failed)?;
-        let install = if copy {
+        let install = if copy && check {
             self.checked_environment(dst).await?
         } else {
             Vec::new()
@@ -300,9 +309,7 @@ mod tests {
             version,
             channel: channel.into(),
             artifact_uri: format!("file:///registry/{model}/{version}"),
-            run_id: None,
-            source: String::new(),
-            tags: BTreeMap::new(),
+            ..Default::default()
         }
     }
 

@@ -7,10 +7,12 @@
 //!   re-renders the directories that did not change.
 //!
 //! It is a cache, not state: deleting it only costs one full pass. The first part is trusted only
-//! when the registry's fingerprint, the caller's configuration identity and the remote branch head
-//! all equal what was recorded, so a human commit, another writer or a changed flag makes a full
-//! pass. The index is keyed by content: an entry counts only for a directory that holds exactly
-//! its blobs, under the same configuration identity.
+//! when the registry's fingerprint, the configuration identity (the caller's, and the serving
+//! profiles and splits) and the remote branch head all equal what was recorded, so a human
+//! commit, another writer or a changed flag makes a full pass. The index is keyed by content: an
+//! entry counts only for a directory that holds exactly its blobs, and its render key names
+//! every render input (the target's probe and the whole serving spec, profile included), so it
+//! holds across configurations: after a profile changes, only the channels it serves re-render.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -71,11 +73,23 @@ impl PassCache {
         write_json(&self.path, &self.entry(fingerprint, head));
     }
 
-    /// The directory index, when there is one for this configuration.
+    /// This cache, for a configuration that also holds `more` (what the reconciler adds to the
+    /// caller's identity: the serving profiles and splits).
+    pub(crate) fn with_identity(mut self, more: &str) -> Self {
+        if !self.identity.is_empty() {
+            let both = format!("{}\n{more}", self.identity);
+            self.identity = BlobId::of(both.as_bytes())
+                .map(|id| id.to_string())
+                .unwrap_or_default();
+        }
+        self
+    }
+
+    /// The directory index, when there is one in a format this program reads.
     pub(crate) fn load_dirs(&self) -> Option<BTreeMap<String, CurrentDir>> {
         let text = std::fs::read(self.dirs_path()).ok()?;
         let index: DirIndex = serde_json::from_slice(&text).ok()?;
-        if index.identity != self.identity || self.identity.is_empty() {
+        if index.format != INDEX_FORMAT {
             return None;
         }
         Some(
@@ -92,7 +106,7 @@ impl PassCache {
     /// Written from borrowed views, streamed: the daemon writes it after every commit.
     pub(crate) fn record_dirs(&self, dirs: &BTreeMap<String, CurrentDir>) {
         let index = DirIndex {
-            identity: Cow::Borrowed(&self.identity),
+            format: Cow::Borrowed(INDEX_FORMAT),
             dirs: dirs
                 .iter()
                 .filter_map(|(dir, current)| {
@@ -121,10 +135,13 @@ impl PassCache {
     }
 }
 
+/// The directory index's format: an index written in another is not read.
+const INDEX_FORMAT: &str = "directory index 2";
+
 /// The directory index as stored.
 #[derive(Serialize, Deserialize)]
 struct DirIndex<'a> {
-    identity: Cow<'a, str>,
+    format: Cow<'a, str>,
     dirs: BTreeMap<Cow<'a, str>, IndexedDir<'a>>,
 }
 
@@ -139,6 +156,10 @@ struct IndexedDir<'a> {
     version: Cow<'a, str>,
     run_id: Option<Cow<'a, str>>,
     model_uri: Cow<'a, str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    profile: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    traffic: Option<Cow<'a, str>>,
 }
 
 impl<'a> IndexedDir<'a> {
@@ -165,6 +186,8 @@ impl<'a> IndexedDir<'a> {
             version: Cow::Borrowed(&deployed.version),
             run_id: deployed.run_id.as_deref().map(Cow::Borrowed),
             model_uri: Cow::Borrowed(&deployed.model_uri),
+            profile: deployed.profile.as_deref().map(Cow::Borrowed),
+            traffic: deployed.traffic.as_deref().map(Cow::Borrowed),
         })
     }
 
@@ -176,6 +199,8 @@ impl<'a> IndexedDir<'a> {
                 version: self.version.into_owned(),
                 run_id: self.run_id.map(Cow::into_owned),
                 model_uri: self.model_uri.into_owned(),
+                profile: self.profile.map(Cow::into_owned),
+                traffic: self.traffic.map(Cow::into_owned),
             }),
             files: self
                 .files

@@ -104,6 +104,9 @@ pub struct PassReport {
     pub commit: Option<Commit>,
     /// The pushed commit, when a push moved the remote branch.
     pub pushed: Option<String>,
+    /// Traffic splits served otherwise than configured (a channel of the split has no promoted
+    /// version), and how they were served.
+    pub notes: Vec<String>,
     /// Wall time.
     #[serde(with = "millis")]
     pub elapsed: Duration,
@@ -122,6 +125,11 @@ mod millis {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Plan {
+    /// One line per deployment change, as the commit message would list them (with profiles and
+    /// traffic splits).
+    pub changes: Vec<String>,
+    /// Traffic splits that would be served otherwise than configured.
+    pub notes: Vec<String>,
     /// Files (relative to the prefix) that would be added, with their content.
     pub added: BTreeMap<String, String>,
     /// Files that would change: (old, new).

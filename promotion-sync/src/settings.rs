@@ -27,6 +27,9 @@ pub struct Settings {
     /// allows any path: set it whenever people other than this process's operators can write the
     /// registry.
     pub local_source_roots: Option<Vec<std::path::PathBuf>>,
+    /// Serving profiles, the rules that pick them and traffic splits (default: none, every
+    /// channel served as the target sets it).
+    pub serving: crate::ServingConfig,
 }
 
 impl Settings {
@@ -44,6 +47,7 @@ impl Settings {
             mirror_concurrency: 4,
             keep_mirrors: None,
             local_source_roots: None,
+            serving: crate::ServingConfig::default(),
         }
     }
 

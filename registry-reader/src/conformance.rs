@@ -249,7 +249,10 @@ pub async fn registered_model_tags_come_with_each_version(registry: &dyn ModelRe
             _ => BTreeMap::new(),
         };
         assert_eq!(v.model_tags, want, "{} {}", v.name, v.version);
-        assert!(!v.tags.contains_key("team"), "a model tag is not a version tag");
+        assert!(
+            !v.tags.contains_key("team"),
+            "a model tag is not a version tag"
+        );
     }
 }
 

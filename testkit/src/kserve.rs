@@ -16,8 +16,8 @@
 //!   `serving.kserve.io/s3-*` annotations or data keys. The ServiceAccount's own annotations count
 //!   only with an IRSA role (`eks.amazonaws.com/role-arn`), which this emulation refuses.
 //!
-//! Anything else the InferenceService asks for (another format, containers, a transformer) is an
-//! error naming it, never approximated.
+//! Anything else the InferenceService asks for (another format, containers, a transformer, a
+//! canary) is an error naming it, never approximated.
 
 use std::collections::BTreeMap;
 
@@ -53,7 +53,8 @@ pub fn predictor_pod(
         .as_str()
         .ok_or("the InferenceService has no name")?;
     let predictor = &isvc["spec"]["predictor"];
-    for unsupported in ["containers", "transformer", "explainer"] {
+    // A canary is a second predictor pod; this builds the main predictor's only.
+    for unsupported in ["containers", "transformer", "explainer", "canary"] {
         if predictor.get(unsupported).is_some() || isvc["spec"].get(unsupported).is_some() {
             return Err(format!("{name}: {unsupported} is not emulated"));
         }

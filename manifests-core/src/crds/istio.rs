@@ -82,6 +82,12 @@ pub struct HttpRoute {
     pub rewrite: Option<HttpRewrite>,
     /// Where the traffic goes.
     pub route: Vec<HttpRouteDestination>,
+    /// Where a copy of the requests goes (its responses are discarded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror: Option<Destination>,
+    /// How many of the requests are copied to [`mirror`](Self::mirror).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror_percentage: Option<MirrorPercentage>,
     /// Request timeout, e.g. `60s`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
@@ -122,6 +128,16 @@ pub struct HttpRewrite {
 pub struct HttpRouteDestination {
     /// The service.
     pub destination: Destination,
+    /// Its share of the route's requests, relative to the others' (ours always sum to 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<i32>,
+}
+
+/// A percentage of requests to mirror.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct MirrorPercentage {
+    /// Percent, 0–100.
+    pub value: u32,
 }
 
 /// A service destination.

@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ServingSpec, ServingTarget};
+use super::profile::Profile;
+use super::{ServingSpec, ServingTarget, scaling};
 use crate::crds::kserve::{
-    InferenceService, InferenceServiceSpec, ModelFormat, ModelSpec, PredictorSpec,
+    CanarySpec, InferenceService, InferenceServiceSpec, ModelFormat, ModelSpec, PredictorSpec,
 };
 use crate::meta::Resources;
 use crate::{Error, ManifestSet, Result};
@@ -87,10 +88,78 @@ impl ServingTarget for KServe {
                     .into(),
             });
         }
-        if !STORAGE_SCHEMES
-            .iter()
-            .any(|s| spec.model_uri.starts_with(s))
-        {
+        let empty = Profile::default();
+        let profile = spec.profile.as_deref().map_or(&empty, |p| &p.profile);
+        refuse_what_kserve_cannot_express(profile)?;
+        let mut metadata = spec.metadata("mlflow-model", "inference-service");
+        if let Some(mode) = &self.deployment_mode {
+            metadata
+                .annotations
+                .get_or_insert_with(BTreeMap::new)
+                .insert("serving.kserve.io/deploymentMode".into(), mode.clone());
+        }
+        let mut predictor = self.predictor(&spec.model_uri, profile)?;
+        let replicas = profile.replicas.unwrap_or(self.min_replicas);
+        if profile.replicas.is_some() {
+            predictor.max_replicas = Some(replicas);
+        }
+        if let Some(scaling) = &profile.autoscaling {
+            predictor.min_replicas = Some(scaling.min);
+            predictor.max_replicas = Some(scaling.max);
+            let (metric, target) = match (scaling.cpu_percent, scaling.memory_percent) {
+                (Some(cpu), None) => ("cpu", cpu),
+                (None, Some(memory)) => ("memory", memory),
+                _ => {
+                    return Err(Error::Invalid {
+                        field: "profile.autoscaling".into(),
+                        reason: "KServe scales on one metric: set cpu_percent or memory_percent"
+                            .into(),
+                    });
+                }
+            };
+            predictor.scale_metric = Some(metric.into());
+            predictor.scale_target = Some(target);
+        }
+        let canary = self.canaries(spec, profile)?;
+        let service = InferenceService {
+            metadata,
+            spec: InferenceServiceSpec { predictor, canary },
+        };
+        let mut set = ManifestSet::new();
+        set.push(&service)?;
+        if scaling::least_replicas(replicas, profile.autoscaling.as_ref()) > 1 {
+            let selector = BTreeMap::from([(PREDICTOR_POD_LABEL.to_owned(), spec.name())]);
+            set.push(&scaling::disruption_budget(
+                spec.metadata("mlflow-model", "disruption-budget"),
+                selector,
+            ))?;
+        }
+        Ok(set)
+    }
+}
+
+/// The label KServe puts on every pod of an InferenceService (`constants.InferenceServicePodLabelKey`).
+const PREDICTOR_POD_LABEL: &str = "serving.kserve.io/inferenceservice";
+
+/// The profile settings an InferenceService has no place for.
+fn refuse_what_kserve_cannot_express(profile: &Profile) -> Result<()> {
+    let refused = if profile.image.is_some() {
+        "image: KServe runs the image of its ClusterServingRuntime; set it there"
+    } else if profile.startup_seconds.is_some() {
+        "startup_seconds: KServe's ServingRuntime defines the model server's probes"
+    } else {
+        return Ok(());
+    };
+    Err(Error::Invalid {
+        field: "profile".into(),
+        reason: format!("not for the kserve target: {refused}"),
+    })
+}
+
+impl KServe {
+    /// The predictor serving the model at `model_uri` with `profile`'s settings.
+    fn predictor(&self, model_uri: &str, profile: &Profile) -> Result<PredictorSpec> {
+        if !STORAGE_SCHEMES.iter().any(|s| model_uri.starts_with(s)) {
             return Err(Error::Invalid {
                 field: "serving.model_uri".into(),
                 reason: format!(
@@ -99,33 +168,90 @@ impl ServingTarget for KServe {
                 ),
             });
         }
-        let mut metadata = spec.metadata("mlflow-model", "inference-service");
-        if let Some(mode) = &self.deployment_mode {
-            metadata
-                .annotations
-                .get_or_insert_with(BTreeMap::new)
-                .insert("serving.kserve.io/deploymentMode".into(), mode.clone());
-        }
-        let service = InferenceService {
-            metadata,
-            spec: InferenceServiceSpec {
-                predictor: PredictorSpec {
-                    service_account_name: Some(self.service_account.clone()),
-                    min_replicas: Some(self.min_replicas),
-                    model: ModelSpec {
-                        model_format: ModelFormat {
-                            name: "mlflow".into(),
-                        },
-                        // MLServer's MLflow runtime speaks only the v2 (Open Inference) protocol.
-                        protocol_version: Some("v2".into()),
-                        storage_uri: directory_uri(&spec.model_uri),
-                        resources: Some(self.resources.requirements()),
-                    },
+        let env = profile.env_vars();
+        Ok(PredictorSpec {
+            service_account_name: Some(
+                profile
+                    .service_account
+                    .clone()
+                    .unwrap_or_else(|| self.service_account.clone()),
+            ),
+            min_replicas: Some(profile.replicas.unwrap_or(self.min_replicas)),
+            annotations: (!profile.pod_annotations.is_empty())
+                .then(|| profile.pod_annotations.clone()),
+            labels: (!profile.pod_labels.is_empty()).then(|| profile.pod_labels.clone()),
+            node_selector: profile.node_selector(),
+            tolerations: profile.tolerations(),
+            model: ModelSpec {
+                name: None,
+                model_format: ModelFormat {
+                    name: "mlflow".into(),
                 },
+                // MLServer's MLflow runtime speaks only the v2 (Open Inference) protocol.
+                protocol_version: Some("v2".into()),
+                storage_uri: directory_uri(model_uri),
+                resources: Some(profile.requirements(&self.resources, "serving.profile")?),
+                env: (!env.is_empty()).then_some(env),
+                env_from: profile.env_from_sources(),
             },
+            ..Default::default()
+        })
+    }
+
+    /// The other channels' shares of this channel's requests, as `spec.canary` predictors (with
+    /// this channel's profile: they serve its endpoint). KServe splits only in Standard mode and
+    /// has no mirror: those are refused, not dropped.
+    fn canaries(&self, spec: &ServingSpec, profile: &Profile) -> Result<Vec<CanarySpec>> {
+        let Some(traffic) = &spec.traffic else {
+            return Ok(Vec::new());
         };
-        let mut set = ManifestSet::new();
-        set.push(&service)?;
-        Ok(set)
+        let refuse = |reason: &str| {
+            Err(Error::Invalid {
+                field: "traffic".into(),
+                reason: reason.into(),
+            })
+        };
+        if traffic.mirror.is_some() {
+            return refuse(
+                "KServe's InferenceService cannot mirror requests; drop the mirror or serve with \
+                 the mlflow-serve target",
+            );
+        }
+        let standard = matches!(
+            self.deployment_mode.as_deref(),
+            Some("Standard" | "RawDeployment")
+        );
+        let others: Vec<_> = traffic
+            .split
+            .iter()
+            .filter(|b| b.channel != spec.channel)
+            .collect();
+        if !others.is_empty() && !standard {
+            return refuse(
+                "KServe splits requests between predictors (spec.canary) only in Standard mode: \
+                 set the kserve deployment mode to Standard (Knative's canaryTrafficPercent \
+                 splits between revisions of one predictor, not between channels)",
+            );
+        }
+        let fixed = scaling::least_replicas(
+            profile.replicas.unwrap_or(self.min_replicas),
+            profile.autoscaling.as_ref(),
+        );
+        others
+            .into_iter()
+            .map(|backend| {
+                let mut predictor = self.predictor(&backend.model_uri, profile)?;
+                let name = format!("{}-{}", spec.channel, backend.channel);
+                predictor.name = Some(crate::k8s_name(&spec.model, &name));
+                // The canary's schema requires the container's name: KServe's own.
+                predictor.model.name = Some("kserve-container".into());
+                // KServe's canaries run a fixed number of replicas.
+                predictor.min_replicas = Some(fixed);
+                Ok(CanarySpec {
+                    predictor,
+                    traffic_percent: backend.weight as i32,
+                })
+            })
+            .collect()
     }
 }

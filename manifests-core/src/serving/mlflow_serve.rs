@@ -8,10 +8,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::{Deserialize, Serialize};
 
-use super::{S3Access, ServingSpec, ServingTarget, environment};
+use super::profile::Profile;
+use super::{S3Access, ServingSpec, ServingTarget, environment, scaling};
 use crate::crds::istio::{
-    Destination, HttpMatchRequest, HttpRewrite, HttpRoute, HttpRouteDestination, PortSelector,
-    StringMatch, VirtualService, VirtualServiceSpec,
+    Destination, HttpMatchRequest, HttpRewrite, HttpRoute, HttpRouteDestination, MirrorPercentage,
+    PortSelector, StringMatch, VirtualService, VirtualServiceSpec,
 };
 use crate::meta::{self, Resources};
 use crate::{ManifestSet, Result};
@@ -75,8 +76,15 @@ impl ServingTarget for MlflowServe {
     }
 
     fn image_packages(&self) -> Option<&str> {
+        self.profile_packages(None)
+    }
+
+    fn profile_packages(&self, profile: Option<&Profile>) -> Option<&str> {
+        let image = profile
+            .and_then(|p| p.image.as_deref())
+            .unwrap_or(&self.image);
         crate::images::Image::Serving
-            .is(&self.image)
+            .is(image)
             .then_some(crate::images::SERVING_PACKAGES)
     }
 
@@ -86,32 +94,61 @@ impl ServingTarget for MlflowServe {
 
     fn render(&self, spec: &ServingSpec) -> Result<ManifestSet> {
         spec.check()?;
+        let profile = spec.profile.as_deref().map(|p| &p.profile);
         let mut set = ManifestSet::new();
-        set.push(&self.deployment(spec)?)?;
+        set.push(&self.deployment(spec, profile)?)?;
         set.push(&self.service(spec))?;
         set.push(&self.virtual_service(spec))?;
+        let autoscaling = profile.and_then(|p| p.autoscaling.as_ref());
+        if let Some(autoscaling) = autoscaling {
+            set.push(&scaling::autoscaler(
+                spec.metadata(APP, "autoscaler"),
+                autoscaling,
+            ))?;
+        }
+        let replicas = profile.and_then(|p| p.replicas).unwrap_or(self.replicas);
+        if scaling::least_replicas(replicas, autoscaling) > 1 {
+            set.push(&scaling::disruption_budget(
+                spec.metadata(APP, "disruption-budget"),
+                meta::selector_labels(APP, &spec.name()),
+            ))?;
+        }
         Ok(set)
     }
 }
 
 impl MlflowServe {
-    fn deployment(&self, spec: &ServingSpec) -> Result<Deployment> {
+    fn deployment(&self, spec: &ServingSpec, profile: Option<&Profile>) -> Result<Deployment> {
         let name = spec.name();
+        let empty = Profile::default();
+        let profile = profile.unwrap_or(&empty);
+        let image = profile.image.as_ref().unwrap_or(&self.image);
         let (tmp, tmp_mount) = meta::scratch_volume("tmp", "/tmp", false);
         let (shm, shm_mount) = meta::scratch_volume("dshm", "/dev/shm", true);
         let mut env = self.s3.env("serving.s3")?;
         // The root filesystem is read-only: MLflow downloads the model under $HOME and /tmp.
         env.push(meta::env("HOME", "/tmp"));
-        let (init_containers, mut volumes, mut mounts) = self.environment_step(spec, &tmp_mount)?;
+        let (init_containers, mut volumes, mut mounts) =
+            self.environment_step(spec, image, &tmp_mount)?;
         if !init_containers.is_empty() {
             env.push(environment::python_path());
         }
+        for var in profile.env_vars() {
+            if env.iter().any(|e| e.name == var.name) {
+                return Err(crate::Error::Invalid {
+                    field: "profile.env".into(),
+                    reason: format!("{} is set by mlflow-gitops itself", var.name),
+                });
+            }
+            env.push(var);
+        }
+        let startup_seconds = profile.startup_seconds.unwrap_or(self.startup_seconds);
         mounts.extend([tmp_mount, shm_mount]);
         volumes.extend([tmp, shm]);
         let period = 10;
         let container = Container {
             name: "model".into(),
-            image: Some(self.image.clone()),
+            image: Some(image.clone()),
             command: Some(vec!["mlflow".into()]),
             args: Some(
                 [
@@ -131,35 +168,48 @@ impl MlflowServe {
             ),
             ports: Some(vec![meta::tcp_port("http", PORT)]),
             env: Some(env),
+            env_from: profile.env_from_sources(),
             startup_probe: Some(meta::http_probe(
                 "/ping",
                 period,
-                (self.startup_seconds / period).max(1),
+                (startup_seconds / period).max(1),
             )),
             readiness_probe: Some(meta::http_probe("/ping", period, 3)),
             liveness_probe: Some(meta::http_probe("/ping", 20, 3)),
-            resources: Some(self.resources.requirements()),
+            resources: Some(profile.requirements(&self.resources, "serving.profile")?),
             security_context: Some(meta::restricted_container_security()),
             volume_mounts: Some(mounts),
             ..Default::default()
         };
         let selector = meta::selector_labels(APP, &name);
+        let mut pod_labels = spec.labels(APP, "model-server");
+        pod_labels.extend(profile.pod_labels.clone());
+        // An autoscaler owns the replica count: a count in git would fight it at every sync.
+        let replicas = match profile.autoscaling {
+            Some(_) => None,
+            None => Some(profile.replicas.unwrap_or(self.replicas)),
+        };
         Ok(Deployment {
             metadata: spec.metadata(APP, "model-server"),
             spec: Some(DeploymentSpec {
-                replicas: Some(self.replicas),
+                replicas,
                 selector: LabelSelector {
                     match_labels: Some(selector),
                     ..Default::default()
                 },
                 template: PodTemplateSpec {
                     metadata: Some(ObjectMeta {
-                        labels: Some(spec.labels(APP, "model-server")),
+                        labels: Some(pod_labels),
+                        annotations: (!profile.pod_annotations.is_empty())
+                            .then(|| profile.pod_annotations.clone()),
                         ..Default::default()
                     }),
                     spec: Some(PodSpec {
                         // A model server never talks to the Kubernetes API.
                         automount_service_account_token: Some(false),
+                        service_account_name: profile.service_account.clone(),
+                        node_selector: profile.node_selector(),
+                        tolerations: profile.tolerations(),
                         security_context: Some(meta::restricted_pod_security()),
                         init_containers: (!init_containers.is_empty()).then_some(init_containers),
                         containers: vec![container],
@@ -177,6 +227,7 @@ impl MlflowServe {
     fn environment_step(
         &self,
         spec: &ServingSpec,
+        image: &str,
         tmp: &VolumeMount,
     ) -> Result<(Vec<Container>, Vec<Volume>, Vec<VolumeMount>)> {
         if spec.install.is_empty() {
@@ -190,7 +241,7 @@ impl MlflowServe {
             });
         };
         environment::check_index("serving.packageIndex", index)?;
-        let init = environment::init_container(&self.image, index, &spec.install, tmp)?;
+        let init = environment::init_container(image, index, &spec.install, tmp)?;
         let (volume, _) =
             meta::scratch_volume(environment::VOLUME, environment::MODEL_ENV_DIR, false);
         Ok((vec![init], vec![volume], vec![environment::mount(true)]))
@@ -219,20 +270,45 @@ impl MlflowServe {
             .gateway
             .clone()
             .unwrap_or_else(|| format!("{}/{}", spec.namespace, super::GATEWAY_NAME));
+        let destination = |channel: &str| Destination {
+            host: format!(
+                "{}.{}.svc.cluster.local",
+                crate::k8s_name(&spec.model, channel),
+                spec.namespace
+            ),
+            port: Some(PortSelector {
+                number: PORT as u32,
+            }),
+        };
+        let (route, mirror) = match &spec.traffic {
+            None => (
+                vec![HttpRouteDestination {
+                    destination: destination(&spec.channel),
+                    weight: None,
+                }],
+                None,
+            ),
+            Some(traffic) => (
+                traffic
+                    .split
+                    .iter()
+                    .map(|backend| HttpRouteDestination {
+                        destination: destination(&backend.channel),
+                        weight: Some(backend.weight as i32),
+                    })
+                    .collect(),
+                traffic.mirror.as_ref(),
+            ),
+        };
         let route = HttpRoute {
             name: Some("model".into()),
             matches: vec![HttpMatchRequest {
                 uri: Some(StringMatch::Prefix(spec.route_prefix(&self.route_base))),
             }],
             rewrite: Some(HttpRewrite { uri: "/".into() }),
-            route: vec![HttpRouteDestination {
-                destination: Destination {
-                    host: format!("{}.{}.svc.cluster.local", spec.name(), spec.namespace),
-                    port: Some(PortSelector {
-                        number: PORT as u32,
-                    }),
-                },
-            }],
+            route,
+            mirror: mirror.map(|m| destination(&m.channel)),
+            mirror_percentage: mirror.map(|m| MirrorPercentage { value: m.percent }),
             timeout: None,
         };
         VirtualService {

@@ -3,15 +3,21 @@
 pub mod environment;
 mod kserve;
 mod mlflow_serve;
+pub mod profile;
 mod s3;
+mod scaling;
+pub mod traffic;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 pub use kserve::{DEFAULT_SERVICE_ACCOUNT, KServe};
 pub use mlflow_serve::MlflowServe;
+pub use profile::{NamedProfile, Profile};
 pub use s3::{DEFAULT_S3_SECRET, S3Access};
+pub use traffic::Traffic;
 
 /// Name of the team's Istio Gateway: the tenant bundle creates it, and model routes attach to
 /// it unless a target names another.
@@ -23,7 +29,7 @@ use crate::{ManifestSet, Result, k8s_label, k8s_name};
 /// One model version to serve on one channel (a stage such as `production`, or an alias such as
 /// `champion`). Every string here may be free text from the registry; none of it can change the
 /// structure of the generated objects.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ServingSpec {
     /// Namespace the objects go to (the team's).
     pub namespace: String,
@@ -44,6 +50,12 @@ pub struct ServingSpec {
     /// Packages the pod installs before serving (the [`environment`] step), because the model
     /// needs them and the serving image lacks them; empty for a model the image serves as it is.
     pub install: Vec<String>,
+    /// The platform's [`Profile`] for this channel, by name; None serves it with the target's own
+    /// settings.
+    pub profile: Option<Arc<NamedProfile>>,
+    /// How this channel's endpoint shares its requests with the model's other channels; None
+    /// serves them all itself.
+    pub traffic: Option<Traffic>,
 }
 
 impl ServingSpec {
@@ -80,6 +92,12 @@ impl ServingSpec {
         }
         if let Some(source) = &self.source {
             put("source", source);
+        }
+        if let Some(profile) = &self.profile {
+            put("profile", &profile.name);
+        }
+        if let Some(traffic) = &self.traffic {
+            put("traffic", &traffic.to_string());
         }
         if !self.tags.is_empty() {
             // One JSON annotation: tag keys are free text and not valid annotation keys.
@@ -134,6 +152,17 @@ pub trait ServingTarget: Send + Sync {
     /// against it before any manifest for the model changes. None (the default) skips the check.
     fn image_packages(&self) -> Option<&str> {
         None
+    }
+
+    /// The package list of the image a channel with `profile` runs ([`image_packages`] without
+    /// one). The default: none when the profile names its own image, which the target cannot know.
+    ///
+    /// [`image_packages`]: ServingTarget::image_packages
+    fn profile_packages(&self, profile: Option<&Profile>) -> Option<&str> {
+        match profile.and_then(|p| p.image.as_ref()) {
+            Some(_) => None,
+            None => self.image_packages(),
+        }
     }
 
     /// Whether this target renders the [`environment`] step for a spec whose

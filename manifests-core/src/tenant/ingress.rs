@@ -54,8 +54,10 @@ pub(crate) fn render(spec: &TenantSpec) -> Result<ManifestSet> {
                             number: mlflow_server::PORT as u32,
                         }),
                     },
+                    weight: None,
                 }],
                 timeout: Some("300s".into()),
+                ..Default::default()
             }],
         },
     };

@@ -6,5 +6,6 @@
 mod common;
 
 mod golden;
+mod profiles;
 mod properties;
 mod validation;

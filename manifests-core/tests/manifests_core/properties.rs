@@ -7,10 +7,12 @@ use crate::common;
 use std::collections::BTreeMap;
 
 use manifests_core::naming::is_rfc1035_label;
+use manifests_core::serving::NamedProfile;
 use manifests_core::serving::S3Access;
+use manifests_core::serving::traffic::{self, Mirror, rebalance};
 use manifests_core::tenant::{Backend, GitOps, MlflowServerSpec, Storage};
 use manifests_core::{
-    KServe, ManifestSet, MlflowServe, ServingSpec, ServingTarget, TenantSpec, k8s_name,
+    KServe, ManifestSet, MlflowServe, ServingSpec, ServingTarget, TenantSpec, Traffic, k8s_name,
     tenant_components, yaml,
 };
 use proptest::prelude::*;
@@ -95,6 +97,8 @@ fn spec_with(model: String, channel: String, source: String, tag: (String, Strin
         source: Some(source),
         tags: BTreeMap::from([tag]),
         install: Vec::new(),
+        profile: None,
+        traffic: None,
         ..common::seed_spec("production")
     }
 }
@@ -321,6 +325,108 @@ proptest! {
                 prop_assert_eq!(&args[3..], &install[..]);
                 prop_assert!(args[3..].iter().all(|a| !a.starts_with('-')));
                 prop_assert_eq!(&init["command"], &serde_json::json!(["python3"]));
+            }
+        }
+    }
+}
+
+/// A profile both targets take (no image, no startup budget), with every kind of setting.
+fn shared_profile() -> std::sync::Arc<NamedProfile> {
+    let [large, _] = manifests_core::conformance::sample_profiles();
+    large
+}
+
+/// `spec` as a route sending `weight` percent to `other`, and (mlflow-serve) mirroring to
+/// `mirror`.
+fn routed(spec: ServingSpec, other: &str, weight: u32, mirror: Option<&str>) -> ServingSpec {
+    let backend = |channel: &str, weight| traffic::Backend {
+        channel: channel.to_owned(),
+        weight,
+        model_uri: "s3://mlflow/models/m/9".into(),
+    };
+    let traffic = Traffic {
+        split: vec![backend(&spec.channel, 100 - weight), backend(other, weight)],
+        mirror: mirror.map(|channel| Mirror {
+            channel: channel.to_owned(),
+            percent: 50,
+        }),
+    };
+    ServingSpec {
+        profile: Some(shared_profile()),
+        traffic: Some(traffic),
+        ..spec
+    }
+}
+
+fn split_targets() -> Vec<(Box<dyn ServingTarget>, bool)> {
+    let standard = KServe {
+        deployment_mode: Some("Standard".into()),
+        ..KServe::default()
+    };
+    vec![
+        (Box::new(MlflowServe::default()), true),
+        (Box::new(standard), false),
+    ]
+}
+
+proptest! {
+    #![proptest_config(Config::with_cases(256))]
+
+    /// Profiles and splits add no way in: model names, aliases in a split, tags and weights
+    /// never change the shape of what a profiled route renders.
+    #[test]
+    fn names_in_a_split_never_change_structure(
+        model in hostile_string(),
+        route in hostile_string(),
+        other in hostile_string(),
+        mirror in hostile_string(),
+        tag in (hostile_string(), hostile_string()),
+        weight in 0u32..=100,
+    ) {
+        prop_assume!(route != other);
+        for (target, mirrors) in split_targets() {
+            let mirror = mirrors.then_some(mirror.as_str());
+            let benign = routed(
+                spec_with("iris".into(), "production".into(), "s".into(), ("k".into(), "v".into())),
+                "challenger",
+                10,
+                mirror.map(|_| "staging"),
+            );
+            let hostile = routed(spec_with(model.clone(), route.clone(), "s".into(), tag.clone()), &other, weight, mirror);
+            let shapes = |spec: &ServingSpec| -> Vec<Value> {
+                target.render(spec).unwrap().iter().map(|m| shape(m.body())).collect()
+            };
+            prop_assert_eq!(shapes(&hostile), shapes(&benign), "{}", target.name());
+        }
+    }
+
+    /// Whatever the split and whichever of its channels exist, the weights sum to 100 over
+    /// exactly the existing channels, and none of them loses share.
+    #[test]
+    fn weights_always_sum_to_100(
+        cuts in prop::collection::vec(0u32..=100, 0..6),
+        present in prop::collection::vec(any::<bool>(), 7),
+    ) {
+        let mut cuts = cuts;
+        cuts.push(0);
+        cuts.push(100);
+        cuts.sort_unstable();
+        let weights: BTreeMap<String, u32> = cuts
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| (format!("c{i}"), w[1] - w[0]))
+            .collect();
+        prop_assert_eq!(weights.values().sum::<u32>(), 100);
+        let exists = |c: &str| present[c[1..].parse::<usize>().unwrap()];
+        match rebalance(&weights, exists) {
+            None => prop_assert!(weights.keys().all(|c| !exists(c))),
+            Some(out) => {
+                prop_assert_eq!(out.values().sum::<u32>(), 100);
+                let kept: Vec<&String> = weights.keys().filter(|c| exists(c)).collect();
+                prop_assert_eq!(out.keys().collect::<Vec<_>>(), kept);
+                for (channel, weight) in &out {
+                    prop_assert!(*weight >= weights[channel], "{} lost share", channel);
+                }
             }
         }
     }

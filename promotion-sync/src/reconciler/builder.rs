@@ -84,6 +84,7 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> ReconcilerBuilder<R, W>
         let target = self
             .target
             .unwrap_or_else(|| Box::new(MlflowServe::default()));
+        settings.serving.check_with(target.as_ref())?;
         let probe = TargetProbe::of(target.as_ref()).or_else(|error| {
             // A target that cannot render the sample still works; only the work directory's
             // index is not shared with other processes.
@@ -108,6 +109,10 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> ReconcilerBuilder<R, W>
             installs: target.installs_packages(),
             checked: Default::default(),
         };
+        // The serving configuration shapes the output too: a change of it is no clean pass.
+        let cache = self
+            .cache
+            .map(|cache| cache.with_identity(&settings.serving.digest()));
         Ok(Reconciler {
             registry: self.registry,
             writer: Arc::new(Mutex::new(self.writer)),
@@ -116,7 +121,7 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> ReconcilerBuilder<R, W>
             mirroring,
             settings,
             last_clean: None,
-            cache: self.cache,
+            cache,
             published: None,
         })
     }

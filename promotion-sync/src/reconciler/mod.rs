@@ -15,7 +15,7 @@ use registry_reader::{Fingerprint, ModelRegistry};
 
 pub use builder::ReconcilerBuilder;
 
-use crate::deployment::deployments;
+use crate::deployment::{Deployment, deployments};
 use crate::desired::{Desired, Renderer, desired};
 use crate::layout::{CurrentDir, Ready, TargetProbe};
 use crate::message::{Change, commit_message};
@@ -23,6 +23,7 @@ use crate::mirroring::Mirroring;
 use crate::pass_cache::PassCache;
 use crate::phases::Phases;
 use crate::report::{Commit, PassReport, Plan, Problem, registry_problems};
+use crate::serving_config;
 use crate::settings::Settings;
 use crate::{Error, Result};
 
@@ -95,13 +96,18 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> Reconciler<R, W> {
         // The deployments hold what the rest of the pass needs.
         drop(promoted);
         let committed = committed_mirrors(&current);
-        let mirrors = self.mirroring.mirror_all(&wanted, true, &committed).await?;
+        let own_image = self.own_image_versions(&wanted);
+        let mirrors = self
+            .mirroring
+            .mirror_all(&wanted, true, &committed, &own_image)
+            .await?;
         phases.mark("mirror");
         problems.extend(mirrors.problems);
         let Desired {
             files,
             changes,
             problems,
+            notes,
             dirs,
         } = desired(
             self.renderer(),
@@ -117,6 +123,7 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> Reconciler<R, W> {
         let mut report = PassReport {
             deployments: dirs.len(),
             mirrored: mirrors.mirrored,
+            notes,
             ..Default::default()
         };
         report.commit = self.commit(files, &changes, &problems).await?;
@@ -158,7 +165,12 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> Reconciler<R, W> {
         let committed = committed_mirrors(&current);
         let mirrors = self
             .mirroring
-            .mirror_all(&wanted, false, &committed)
+            .mirror_all(
+                &wanted,
+                false,
+                &committed,
+                &self.own_image_versions(&wanted),
+            )
             .await?;
         let problems = registry_problems(&promoted.errors);
         // In a plan, versions not mirrored yet are shown as they would be deployed.
@@ -170,6 +182,8 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> Reconciler<R, W> {
         }
         let desired = desired(self.renderer(), &wanted, &assumed, &mut current, problems)?;
         let mut plan = Plan {
+            changes: desired.changes.iter().map(Change::line).collect(),
+            notes: desired.notes,
             to_mirror: mirrors
                 .mirrored
                 .iter()
@@ -187,11 +201,29 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> Reconciler<R, W> {
         .await
     }
 
+    /// The versions (mirror paths) whose every channel is served by a profile with an image the
+    /// target knows nothing of: the environment check does not apply to them.
+    fn own_image_versions(&self, wanted: &[Deployment]) -> BTreeSet<(String, String)> {
+        let mut checked = BTreeSet::new();
+        let mut own = BTreeSet::new();
+        for d in wanted {
+            let profile = self.settings.serving.profile_for(d).ok().flatten();
+            if serving_config::has_own_image(self.target.as_ref(), profile.as_deref()) {
+                own.insert(d.mirror_path());
+            } else {
+                checked.insert(d.mirror_path());
+            }
+        }
+        own.retain(|version| !checked.contains(version));
+        own
+    }
+
     fn renderer(&self) -> Renderer<'_> {
         Renderer {
             target: self.target.as_ref(),
             namespace: &self.settings.namespace,
             probe: self.probe,
+            serving: &self.settings.serving,
         }
     }
 

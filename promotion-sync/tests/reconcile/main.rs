@@ -1,6 +1,8 @@
 //! The reconcile pass on real components: a registry made by MLflow, SeaweedFS for the mirror,
 //! a bare git remote.
 
+mod profiles;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -533,6 +535,37 @@ impl ServingTarget for Counting {
     }
 }
 
+/// What a test needs to start a fresh process on the same work directory, whose target counts
+/// its renders.
+#[derive(Clone, Copy)]
+struct FreshProcess<'a> {
+    registry: &'a Registry,
+    bucket: &'a Bucket<'a>,
+    remote: &'a GitRemote,
+    renders: &'a Arc<AtomicUsize>,
+    cache_file: &'a std::path::Path,
+}
+
+impl FreshProcess<'_> {
+    /// A reconciler with `settings` and the pass cache of configuration `identity`; the render
+    /// count starts at zero (construction renders the target's probe).
+    async fn start(self, identity: &str, settings: Settings) -> Reconciler<SqlRegistry, GixWriter> {
+        let target = Counting {
+            inner: MlflowServe::default(),
+            renders: Arc::clone(self.renders),
+        };
+        let sync = builder(self.registry, self.bucket, self.remote, "w")
+            .await
+            .target(Box::new(target))
+            .settings(settings)
+            .cache(promotion_sync::PassCache::new(self.cache_file, identity))
+            .build()
+            .expect("a reconciler");
+        self.renders.store(0, Ordering::SeqCst);
+        sync
+    }
+}
+
 /// A fresh process with the work directory's index renders only the directories whose inputs
 /// changed, and still repairs a directory someone edited; a lost or foreign index costs a full
 /// render, never a wrong commit.
@@ -545,23 +578,14 @@ async fn a_fresh_process_renders_only_what_changed() {
     let index_file = remote.scratch_path().join("last-pass.dirs.json");
     let renders = Arc::new(AtomicUsize::new(0));
     let process = |identity: &'static str| {
-        let (registry, bucket, remote, renders) = (&registry, &bucket, &remote, renders.clone());
-        let cache_file = cache_file.clone();
-        async move {
-            let target = Counting {
-                inner: MlflowServe::default(),
-                renders: renders.clone(),
-            };
-            let sync = builder(registry, bucket, remote, "w")
-                .await
-                .target(Box::new(target))
-                .cache(promotion_sync::PassCache::new(&cache_file, identity))
-                .build()
-                .expect("a reconciler");
-            // Construction renders the target's probe: count the pass's renders only.
-            renders.store(0, Ordering::SeqCst);
-            sync
-        }
+        let fresh = FreshProcess {
+            registry: &registry,
+            bucket: &bucket,
+            remote: &remote,
+            renders: &renders,
+            cache_file: &cache_file,
+        };
+        async move { fresh.start(identity, Settings::new("qooba")).await }
     };
     let rendered = || renders.load(Ordering::SeqCst);
 
@@ -597,13 +621,14 @@ async fn a_fresh_process_renders_only_what_changed() {
     assert_eq!(commit.modified, std::slice::from_ref(&edited));
     assert_eq!(remote.show("main", &edited).unwrap(), pristine);
 
-    // Another configuration, then a damaged index: full renders, and no change to commit.
+    // Another configuration: the index still says what each directory was rendered from, so
+    // only what changed renders; then a damaged index: full renders.
     registry.client("client.set_model_version_tag('iris', '1', 'owner', 'team-c')");
     let report = process("b").await.run_once().await.unwrap();
     assert_eq!(
         rendered(),
-        3,
-        "an index of another configuration is not trusted"
+        1,
+        "render keys, not the configuration's name, decide"
     );
     assert!(report.commit.is_some());
     std::fs::write(&index_file, b"{ not json").unwrap();

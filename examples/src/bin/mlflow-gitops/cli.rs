@@ -1,8 +1,11 @@
 //! The command line, as DESIGN.md's CLI contract states it.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use manifests_core::serving::Profile;
+use promotion_sync::{ProfileRule, TrafficRule};
 
 /// Turns an MLflow Model Registry into a GitOps repository for Kubernetes and Argo CD, and renders
 /// isolated team workspaces.
@@ -169,6 +172,15 @@ pub struct PipelineArgs {
         value_delimiter = ':'
     )]
     pub source_roots: Option<Vec<PathBuf>>,
+    /// Serving profiles by name (config file only: `[profiles.NAME]`).
+    #[arg(skip)]
+    pub profiles: BTreeMap<String, Profile>,
+    /// Which profile a model's channel gets, first match wins (config file only: `[[rules]]`).
+    #[arg(skip)]
+    pub rules: Vec<ProfileRule>,
+    /// Traffic splits between a model's channels (config file only: `[[traffic]]`).
+    #[arg(skip)]
+    pub traffic: Vec<TrafficRule>,
 }
 
 /// Serving targets.

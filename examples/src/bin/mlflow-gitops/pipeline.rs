@@ -9,7 +9,7 @@ use gitops_writer::{GitCli, GixWriter, SshAuth, TokenAuth, TokenSource};
 use manifests_core::meta::SecretKeyRef;
 use manifests_core::serving::S3Access;
 use manifests_core::{KServe, MlflowServe, ServingTarget};
-use promotion_sync::{PassCache, Reconciler, Settings};
+use promotion_sync::{PassCache, Reconciler, ServingConfig, Settings};
 use registry_reader::{AliasSelection, ModelRegistry, PromotionFilter, Stage};
 
 use crate::cli::{PipelineArgs, Target};
@@ -52,6 +52,9 @@ pub fn merge(args: PipelineArgs) -> Outcome<PipelineArgs> {
         package_index: args.package_index.or(file.package_index),
         keep_mirrors: args.keep_mirrors.or(file.keep_mirrors),
         source_roots: args.source_roots.or(file.source_roots),
+        profiles: file.profiles,
+        rules: file.rules,
+        traffic: file.traffic,
     })
 }
 
@@ -164,6 +167,12 @@ pub async fn build(args: &PipelineArgs, copier: Mirror) -> Outcome<(Sync, Option
     settings.push = args.push;
     settings.keep_mirrors = args.keep_mirrors;
     settings.local_source_roots = Some(source_roots(args, &registry_uri)?);
+    settings.serving = ServingConfig::new(
+        args.profiles.clone(),
+        args.rules.clone(),
+        args.traffic.clone(),
+    )
+    .map_err(|e| usage(format!("--config: {e}")))?;
 
     // Everything that shapes the output names the cache, so a changed flag makes a full pass.
     let identity = format!("mlflow-gitops {} {args:?}", env!("CARGO_PKG_VERSION"));

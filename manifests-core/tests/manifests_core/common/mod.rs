@@ -17,6 +17,8 @@ pub fn seed_spec(channel: &str) -> ServingSpec {
         source: Some("models:/m-7f3c2a1b9d8e4f60a1b2c3d4e5f60718".into()),
         tags: BTreeMap::from([("owner".into(), "qooba".into())]),
         install: Vec::new(),
+        profile: None,
+        traffic: None,
     }
 }
 

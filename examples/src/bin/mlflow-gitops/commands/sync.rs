@@ -51,6 +51,12 @@ fn print_plan(plan: &Plan) {
     for (path, text) in &plan.removed {
         print!("--- a/{path}\n+++ /dev/null\n{}", unified(text, ""));
     }
+    for change in &plan.changes {
+        println!("would change {change}");
+    }
+    for note in &plan.notes {
+        println!("traffic: {note}");
+    }
     for problem in &plan.problems {
         eprintln!("skipped: {problem}");
     }
@@ -84,6 +90,9 @@ fn print_report(report: &PassReport) {
     }
     if let Some(pushed) = &report.pushed {
         println!("pushed {pushed}");
+    }
+    for note in &report.notes {
+        println!("traffic: {note}");
     }
     for problem in &report.problems {
         eprintln!("skipped: {problem}");
@@ -131,6 +140,9 @@ pub async fn watch(args: WatchArgs) -> Outcome {
                     elapsed_ms = report.elapsed.as_millis() as u64,
                     "pass"
                 );
+                for note in &report.notes {
+                    tracing::info!(%note, "traffic split served otherwise than configured");
+                }
                 for problem in &report.problems {
                     tracing::warn!(%problem, "version skipped");
                 }
