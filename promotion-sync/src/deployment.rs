@@ -5,6 +5,10 @@ use std::collections::BTreeMap;
 use manifests_core::k8s_label;
 use registry_reader::{Channel, ModelVersion, Stage};
 
+/// The tag, on a registered model or a version (the version's wins), that names the profile its
+/// channels are served with.
+pub const PROFILE_TAG: &str = "mlflow-gitops.profile";
+
 /// One model version served on one channel.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Deployment {
@@ -83,7 +87,7 @@ pub fn deployments(versions: &[ModelVersion]) -> Vec<Deployment> {
                 run_id: v.run_id.clone(),
                 source: v.source.clone(),
                 tags: v.tags.clone(),
-                model_profile: v.model_tags.get(crate::PROFILE_TAG).cloned(),
+                model_profile: v.model_tags.get(PROFILE_TAG).cloned(),
             })
         })
         .collect();

@@ -78,7 +78,7 @@ mod serving_config;
 mod settings;
 mod watch;
 
-pub use deployment::{Deployment, channel_name, deployments};
+pub use deployment::{Deployment, PROFILE_TAG, channel_name, deployments};
 pub use error::{Error, Result};
 pub use http::serve_metrics;
 pub use layout::Deployed;
@@ -87,8 +87,6 @@ pub use metrics::Metrics;
 pub use pass_cache::PassCache;
 pub use reconciler::{Reconciler, ReconcilerBuilder};
 pub use report::{Commit, Mirrored, PassReport, Plan, Problem};
-pub use serving_config::{
-    DEFAULT_PROFILE, MirrorRule, PROFILE_TAG, ProfileRule, ServingConfig, TrafficRule,
-};
+pub use serving_config::{DEFAULT_PROFILE, MirrorRule, ProfileRule, ServingConfig, TrafficRule};
 pub use settings::Settings;
 pub use watch::{WatchOptions, watch};

@@ -10,12 +10,8 @@ use manifests_core::serving::{NamedProfile, Profile};
 use manifests_core::{ServingSpec, ServingTarget};
 use serde::{Deserialize, Serialize};
 
-use crate::deployment::Deployment;
+use crate::deployment::{Deployment, PROFILE_TAG};
 use crate::{Error, Result};
-
-/// The tag, on a registered model or a version (the version's wins), that names the profile its
-/// channels are served with.
-pub const PROFILE_TAG: &str = "mlflow-gitops.profile";
 
 /// The profile applied where no tag and no rule picks one, when the platform defines it.
 pub const DEFAULT_PROFILE: &str = "default";
