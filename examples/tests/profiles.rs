@@ -18,6 +18,7 @@ use testkit::s3::{Bucket, SeaweedFs};
 
 const CONFIG: &str = r#"
 namespace = "fraud"
+commit_author = "Platform Bot <platform@example.com>"
 
 [profiles.large]
 replicas = 3
@@ -216,8 +217,22 @@ fn profiles_rules_tags_and_a_split_are_committed_as_configured() {
         readme.contains("| auto | production 90%, challenger 10%; mirror staging 100% |"),
         "{readme}"
     );
-    let message = remote.log()[0].subject.clone();
-    assert!(message.starts_with("mlflow-gitops: 4 changes"), "{message}");
+    let commit = &remote.log()[0];
+    assert!(
+        commit.subject.starts_with("mlflow-gitops: 4 changes"),
+        "{}",
+        commit.subject
+    );
+    assert_eq!(commit.author, "Platform Bot");
+
+    // The flag wins over the file, and a malformed identity is a usage error.
+    let bad = run.sync(&["--commit-author", "Platform Bot"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("--commit-author"),
+        "{}",
+        text(&bad.stderr)
+    );
 
     // Unchanged configuration and registry: nothing to do.
     let again = run.sync(&[]);

@@ -72,6 +72,14 @@ pub enum Error {
         /// The blob id.
         id: String,
     },
+    /// A commit identity that is not `Name <email>` as git writes it.
+    #[error("invalid commit identity {text:?}: {reason}")]
+    InvalidSignature {
+        /// The text given.
+        text: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// Content could not be hashed (git's SHA-1 detected a crafted collision).
     #[error("cannot hash content: {source}")]
     Hash {

@@ -9,6 +9,44 @@ pub struct Signature {
     pub email: String,
 }
 
+impl std::str::FromStr for Signature {
+    type Err = crate::Error;
+
+    /// `Name <email>`, as git prints an identity. Neither part may be empty or hold `<`, `>` or a
+    /// line break, which would change the commit object's header.
+    ///
+    /// ```
+    /// let bot: gitops_writer::Signature = "Model Bot <models@example.com>".parse()?;
+    /// assert_eq!((bot.name.as_str(), bot.email.as_str()), ("Model Bot", "models@example.com"));
+    /// assert!("Model Bot".parse::<gitops_writer::Signature>().is_err());
+    /// # Ok::<(), gitops_writer::Error>(())
+    /// ```
+    fn from_str(text: &str) -> Result<Signature, crate::Error> {
+        let invalid = |reason| crate::Error::InvalidSignature {
+            text: text.to_owned(),
+            reason,
+        };
+        let (name, rest) = text
+            .trim()
+            .split_once('<')
+            .ok_or_else(|| invalid("write it as Name <email>"))?;
+        let email = rest
+            .strip_suffix('>')
+            .ok_or_else(|| invalid("write it as Name <email>"))?;
+        let name = name.trim();
+        let bad = |part: &str| part.is_empty() || part.contains(['<', '>', '\n', '\r', '\0']);
+        if bad(name) || bad(email) {
+            return Err(invalid(
+                "name and email must be non-empty, without <, > or line breaks",
+            ));
+        }
+        Ok(Signature {
+            name: name.to_owned(),
+            email: email.to_owned(),
+        })
+    }
+}
+
 /// Author, committer and message of the commit `apply` may make; all from the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommitInfo {

@@ -11,9 +11,10 @@ use promotion_sync::{ProfileRule, TrafficRule};
 /// isolated team workspaces.
 ///
 /// Settings come from flags, then `MLFLOW_GITOPS_*` environment variables, then the TOML file
-/// given with --config (keys as the long flags, with `_` for `-`). S3 credentials come from the
-/// usual AWS_* variables, the endpoint from MLFLOW_S3_ENDPOINT_URL or AWS_ENDPOINT_URL.
-/// Exit codes: 0 ok, 1 runtime failure (or, for `policy verify`, isolation findings), 2 bad usage
+/// given with --config (keys as the long flags, with `_` for `-`). Serving profiles and traffic
+/// splits are in that file only: `[profiles.NAME]`, `[[rules]]`, `[[traffic]]` (README, "Serving
+/// profiles"). S3 credentials come from the usual AWS_* variables, the endpoint from
+/// MLFLOW_S3_ENDPOINT_URL or AWS_ENDPOINT_URL. Exit codes: 0 ok, 1 runtime failure (or, for `policy verify`, isolation findings), 2 bad usage
 /// or configuration.
 #[derive(Debug, Parser)]
 #[command(name = "mlflow-gitops", version, max_term_width = 100)]
@@ -158,6 +159,10 @@ pub struct PipelineArgs {
     /// needs the serving image lacks is reported and its channel keeps what it served.
     #[arg(long, env = "MLFLOW_GITOPS_PACKAGE_INDEX")]
     pub package_index: Option<String>,
+    /// Author and committer of the commits, `Name <email>` [default: mlflow-gitops
+    /// <mlflow-gitops@localhost>].
+    #[arg(long, env = "MLFLOW_GITOPS_COMMIT_AUTHOR")]
+    pub commit_author: Option<String>,
     /// Remove mirrors no deployment uses, keeping the newest N per model (off by default).
     #[arg(long, env = "MLFLOW_GITOPS_KEEP_MIRRORS")]
     pub keep_mirrors: Option<usize>,

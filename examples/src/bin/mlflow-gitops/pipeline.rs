@@ -50,6 +50,7 @@ pub fn merge(args: PipelineArgs) -> Outcome<PipelineArgs> {
         serving_s3_secret: args.serving_s3_secret.or(file.serving_s3_secret),
         serving_image: args.serving_image.or(file.serving_image),
         package_index: args.package_index.or(file.package_index),
+        commit_author: args.commit_author.or(file.commit_author),
         keep_mirrors: args.keep_mirrors.or(file.keep_mirrors),
         source_roots: args.source_roots.or(file.source_roots),
         profiles: file.profiles,
@@ -165,6 +166,11 @@ pub async fn build(args: &PipelineArgs, copier: Mirror) -> Outcome<(Sync, Option
     }
     settings.filter = filter(args)?;
     settings.push = args.push;
+    if let Some(author) = &args.commit_author {
+        settings.author = author
+            .parse()
+            .map_err(|e| usage(format!("--commit-author: {e}")))?;
+    }
     settings.keep_mirrors = args.keep_mirrors;
     settings.local_source_roots = Some(source_roots(args, &registry_uri)?);
     settings.serving = ServingConfig::new(
