@@ -159,8 +159,8 @@ pub struct PipelineArgs {
     /// needs the serving image lacks is reported and its channel keeps what it served.
     #[arg(long, env = "MLFLOW_GITOPS_PACKAGE_INDEX")]
     pub package_index: Option<String>,
-    /// Author and committer of the commits, `Name <email>` [default: mlflow-gitops
-    /// <mlflow-gitops@localhost>].
+    /// Author and committer of the commits, as `Name <email>` (by default the name mlflow-gitops
+    /// with the email mlflow-gitops@localhost).
     #[arg(long, env = "MLFLOW_GITOPS_COMMIT_AUTHOR")]
     pub commit_author: Option<String>,
     /// Remove mirrors no deployment uses, keeping the newest N per model (off by default).
