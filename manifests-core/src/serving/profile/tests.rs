@@ -23,11 +23,15 @@ fn an_accelerator_profile_is_accepted_and_merged_over_the_defaults() {
     let get = |map: &Option<BTreeMap<String, Quantity>>, key: &str| {
         map.as_ref().and_then(|m| m.get(key)).map(|q| q.0.clone())
     };
-    assert_eq!(get(&requirements.requests, "cpu").as_deref(), Some("2"));
-    assert_eq!(get(&requirements.limits, "memory").as_deref(), Some("8Gi"));
+    assert_eq!(get(&requirements.requests, "cpu").as_deref(), Some("8"));
     assert_eq!(
-        get(&requirements.limits, "nvidia.com/gpu").as_deref(),
-        Some("1")
+        get(&requirements.requests, "memory").as_deref(),
+        Some("512Mi")
+    );
+    assert_eq!(get(&requirements.limits, "memory").as_deref(), Some("1Gi"));
+    assert_eq!(
+        get(&requirements.limits, "google.com/tpu").as_deref(),
+        Some("4")
     );
     assert_eq!(
         get(&requirements.limits, "cpu"),
