@@ -155,13 +155,17 @@ fn render_ready(
         let dir = d.dir();
         match rendered {
             Ok((key, files)) => {
+                let deployed = Deployed::of(&spec);
                 let files = match files {
                     Some(files) => {
                         let files = layout::DirFiles::from(files);
-                        if current
+                        // Only a directory serving the same thing can be "re-rendered"; the
+                        // others are new or updated, and hashing their files here would only
+                        // repeat what settling them after the commit does.
+                        let same_version = current
                             .get(&dir)
-                            .is_some_and(|now| !same_files(&now.files, &files))
-                        {
+                            .filter(|now| now.deployed.as_ref() == Some(&deployed));
+                        if same_version.is_some_and(|now| !same_files(&now.files, &files)) {
                             rerendered.insert(dir.clone());
                         }
                         files
@@ -169,7 +173,7 @@ fn render_ready(
                     None => take_files(current, &dir),
                 };
                 let state = CurrentDir {
-                    deployed: Some(Deployed::of(&spec)),
+                    deployed: Some(deployed),
                     files,
                     rendered_from: Some(key),
                 };
