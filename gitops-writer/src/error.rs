@@ -80,6 +80,15 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A commit could not be signed, or the signing key cannot be used (the message comes from
+    /// `ssh-keygen` or `gpg`, which never print key material).
+    #[error("signing with {key}: {message}")]
+    Signing {
+        /// The key file.
+        key: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// Content could not be hashed (git's SHA-1 detected a crafted collision).
     #[error("cannot hash content: {source}")]
     Hash {

@@ -50,7 +50,9 @@
 //! for replacing it. Transports: `file://` and plain paths, `ssh://` and scp-style with a given key
 //! and known_hosts ([`SshAuth`], host keys always verified), `https://` with a token from the
 //! environment or a file ([`TokenAuth`]) and optionally a private CA ([`GitCli::with_ca_file`]).
-//! Not supported yet: signed commits, pushing to a review branch.
+//!
+//! Commits can be signed ([`GixWriter::with_signer`], [`CommitSigner`]) with an SSH or OpenPGP
+//! key, as `git commit -S` signs them. Not supported yet: pushing to a review branch.
 
 #![forbid(unsafe_code)]
 
@@ -62,6 +64,7 @@ mod error;
 mod objects;
 mod outcome;
 mod path;
+mod signing;
 mod subtree;
 mod transport;
 mod writer;
@@ -70,6 +73,7 @@ pub use blob::BlobId;
 pub use change_set::{ChangeSet, Content, FileContent, FileMode};
 pub use error::Error;
 pub use outcome::{CommitInfo, Outcome, Signature};
+pub use signing::{CommitSigner, SignFormat};
 pub use transport::{GitCli, Pushed, SshAuth, TokenAuth, TokenSource, Transport};
 pub use writer::{GixWriter, PushReport};
 

@@ -16,6 +16,7 @@ use gix::objs::tree::EntryKind;
 use redaction::BoxError;
 
 use crate::objects::NewObjects;
+use crate::signing::CommitSigner;
 use crate::subtree;
 use crate::transport::{GitCli, Pushed, Transport};
 use crate::{BlobId, ChangeSet, CommitInfo, Error, FileMode, GitOpsWriter, Outcome};
@@ -49,6 +50,8 @@ pub struct GixWriter<T: Transport = GitCli> {
     pending: Option<Pending>,
     max_push_attempts: u32,
     backoff: Duration,
+    /// Signs every commit when set.
+    signer: Option<CommitSigner>,
     /// Held for the writer's life: one writer per work directory.
     _lock: File,
 }
@@ -120,6 +123,7 @@ impl<T: Transport> GixWriter<T> {
             pending: None,
             max_push_attempts: 5,
             backoff: Duration::from_millis(200),
+            signer: None,
             _lock: lock,
         };
         writer.fetch()?;
@@ -131,6 +135,12 @@ impl<T: Transport> GixWriter<T> {
     pub fn with_retries(mut self, attempts: u32, first_backoff: Duration) -> GixWriter<T> {
         self.max_push_attempts = attempts.max(1);
         self.backoff = first_backoff;
+        self
+    }
+
+    /// Signs every commit from now on with `signer` (also the ones re-made after a rejected push).
+    pub fn with_signer(mut self, signer: CommitSigner) -> GixWriter<T> {
+        self.signer = Some(signer);
         self
     }
 
@@ -218,7 +228,7 @@ impl<T: Transport> GixWriter<T> {
             email: s.email.as_str().into(),
             time: now,
         };
-        let commit = gix::objs::Commit {
+        let mut commit = gix::objs::Commit {
             tree: root,
             parents: base.into_iter().collect(),
             author: signature(&info.author),
@@ -227,6 +237,15 @@ impl<T: Transport> GixWriter<T> {
             message: info.message.as_str().into(),
             extra_headers: Vec::new(),
         };
+        if let Some(signer) = &self.signer {
+            // What git verifies: the object as it is without the signature header.
+            let mut payload = Vec::new();
+            gix::objs::WriteTo::write_to(&commit, &mut payload).map_err(|e| self.error(e))?;
+            let signature = signer.sign(&payload)?;
+            commit
+                .extra_headers
+                .push(("gpgsig".into(), signature.into()));
+        }
         let id = objects.object(&commit).map_err(|e| self.error(e))?;
         if objects.write(&self.repo).map_err(|e| self.error(e))? {
             self.repo = open_repo(&self.dir).map_err(|e| self.error(e))?;

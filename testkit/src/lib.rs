@@ -50,6 +50,7 @@ pub mod podman;
 mod process;
 pub mod proxy;
 pub mod s3;
+pub mod signing;
 pub mod ssh;
 pub mod tools;
 

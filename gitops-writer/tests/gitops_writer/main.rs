@@ -8,6 +8,7 @@ mod common;
 mod conformance;
 mod crash;
 mod https;
+mod signing;
 mod ssh;
 mod subtree_diff;
 mod writer;
