@@ -77,10 +77,11 @@ mod report;
 mod serving_config;
 mod settings;
 mod watch;
+mod webhook;
 
 pub use deployment::{Deployment, PROFILE_TAG, channel_name, deployments};
 pub use error::{Error, Result};
-pub use http::serve_metrics;
+pub use http::serve_http;
 pub use layout::Deployed;
 pub use message::Change;
 pub use metrics::Metrics;
@@ -90,3 +91,7 @@ pub use report::{Commit, Mirrored, PassReport, Plan, Problem};
 pub use serving_config::{DEFAULT_PROFILE, MirrorRule, ProfileRule, ServingConfig, TrafficRule};
 pub use settings::Settings;
 pub use watch::{WatchOptions, watch};
+pub use webhook::{
+    Delivery, Refusal, Verdict, WEBHOOK_EVENTS, WEBHOOK_PATH, WebhookEvent, WebhookReceiver,
+    WebhookSecret,
+};

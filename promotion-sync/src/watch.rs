@@ -1,9 +1,13 @@
-//! The daemon loop: a pass every interval, earlier when the SQLite file changes, backing off
-//! while something is down.
+//! The daemon loop: a pass every interval, earlier when the SQLite file changes or a webhook
+//! delivery asks for one, backing off while something is down.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
+
+use futures::FutureExt as _;
+use tokio::sync::Notify;
 
 use gitops_writer::GitOpsWriter;
 use registry_reader::ModelRegistry;
@@ -21,7 +25,14 @@ pub struct WatchOptions {
     /// watched too). Checked by a cheap `stat` every 100 ms, then debounced by 200 ms, so a burst
     /// of writes makes one pass.
     pub wake_file: Option<PathBuf>,
+    /// Woken by a verified webhook delivery ([`WebhookReceiver`](crate::WebhookReceiver)): the
+    /// next pass starts at once, after a 50 ms debounce so that the deliveries of one burst (a new
+    /// version and its alias) make one pass.
+    pub wake: Option<Arc<Notify>>,
 }
+
+/// How long a webhook wake waits for the rest of its burst.
+const WEBHOOK_DEBOUNCE: Duration = Duration::from_millis(50);
 
 impl Default for WatchOptions {
     fn default() -> Self {
@@ -29,6 +40,7 @@ impl Default for WatchOptions {
             interval: Duration::from_secs(2),
             max_backoff: Duration::from_secs(300),
             wake_file: None,
+            wake: None,
         }
     }
 }
@@ -50,7 +62,7 @@ pub async fn watch<R: ModelRegistry, W: GitOpsWriter + Send + 'static>(
     loop {
         tokio::select! {
             _ = &mut shutdown => return,
-            _ = wait(delay, options.wake_file.as_deref(), seen.take()) => {}
+            _ = wait(delay, options.wake_file.as_deref(), seen.take(), options.wake.as_deref()) => {}
         }
         // The file as this pass reads the registry: a write from now on, during the pass or
         // after it, wakes the next wait at once. Stamped when the wait began instead, a
@@ -89,9 +101,24 @@ fn stamp(file: &Path) -> Stamp {
     })
 }
 
+/// Sleeps `delay`, or less when the watched file differs from `since` or `wake` is notified.
+async fn wait(delay: Duration, file: Option<&Path>, since: Option<Stamp>, wake: Option<&Notify>) {
+    let Some(wake) = wake else {
+        return wait_for_file(delay, file, since).await;
+    };
+    tokio::select! {
+        _ = wait_for_file(delay, file, since) => {}
+        _ = wake.notified() => {
+            tokio::time::sleep(WEBHOOK_DEBOUNCE).await;
+            // What arrived during the debounce is seen by the pass about to start.
+            let _ = wake.notified().now_or_never();
+        }
+    }
+}
+
 /// Sleeps `delay`, or less when the watched file differs from `since` (default: from when the
 /// wait began).
-async fn wait(delay: Duration, file: Option<&Path>, since: Option<Stamp>) {
+async fn wait_for_file(delay: Duration, file: Option<&Path>, since: Option<Stamp>) {
     let Some(file) = file else {
         tokio::time::sleep(delay).await;
         return;
@@ -125,9 +152,11 @@ mod tests {
         // The promotion lands while the pass runs, before the wait begins.
         std::fs::write(&file, "ab").unwrap();
         let hour = Duration::from_secs(3600);
-        let woke =
-            tokio::time::timeout(Duration::from_secs(30), wait(hour, Some(&file), Some(seen)))
-                .await;
+        let woke = tokio::time::timeout(
+            Duration::from_secs(30),
+            wait(hour, Some(&file), Some(seen), None),
+        )
+        .await;
         assert!(
             woke.is_ok(),
             "the wait slept on past a write it had not seen"
@@ -136,9 +165,29 @@ mod tests {
         // Nothing written since: the wait keeps its interval.
         let idle = tokio::time::timeout(
             Duration::from_millis(500),
-            wait(hour, Some(&file), Some(stamp(&file))),
+            wait(hour, Some(&file), Some(stamp(&file)), None),
         )
         .await;
         assert!(idle.is_err(), "woke without a write");
+    }
+
+    #[tokio::test]
+    async fn a_burst_of_webhook_wakes_makes_one_pass() {
+        let wake = Notify::new();
+        let hour = Duration::from_secs(3600);
+        // Deliveries that arrived while a pass ran: the next wait ends at once…
+        for _ in 0..10 {
+            wake.notify_one();
+        }
+        let woke =
+            tokio::time::timeout(Duration::from_secs(5), wait(hour, None, None, Some(&wake))).await;
+        assert!(woke.is_ok(), "a webhook did not wake the loop");
+        // …and only that one: the burst is spent.
+        let again = tokio::time::timeout(
+            Duration::from_millis(300),
+            wait(hour, None, None, Some(&wake)),
+        )
+        .await;
+        assert!(again.is_err(), "one burst woke the loop twice");
     }
 }

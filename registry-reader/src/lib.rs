@@ -69,6 +69,8 @@ mod rest;
 mod sql;
 mod uri;
 mod version;
+#[cfg(feature = "rest")]
+mod webhooks;
 
 pub use error::Error;
 pub use open::open;
@@ -80,3 +82,5 @@ pub use uri::{BackendUri, Kind};
 pub use version::{
     AliasSelection, Channel, ModelVersion, Promoted, PromotionFilter, Stage, VersionError,
 };
+#[cfg(feature = "rest")]
+pub use webhooks::{Registered, WebhookSpec, WebhookTest};

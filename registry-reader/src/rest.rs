@@ -97,15 +97,21 @@ impl RestRegistry {
         }
     }
 
-    /// `GET /api/2.0/mlflow/<path>?<query>`; `Ok(None)` for MLflow's "does not exist" answers.
-    async fn get<T: DeserializeOwned>(
+    /// `METHOD /api/2.0/mlflow/<path>?<query>` with an optional JSON body: the status and text.
+    pub(crate) async fn send(
         &self,
+        method: reqwest::Method,
         path: &str,
         query: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
         workspace: &str,
-    ) -> Result<Option<T>, Error> {
+    ) -> Result<(reqwest::StatusCode, String), Error> {
         let url = format!("{}/api/2.0/mlflow/{path}", self.base);
-        let mut request = self.client.get(&url).query(query);
+        let what = format!("{method} {path}");
+        let mut request = self.client.request(method, &url).query(query);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
         if workspace != "default" {
             request = request.header(WORKSPACE_HEADER, workspace);
         }
@@ -118,25 +124,45 @@ impl RestRegistry {
         let response = request
             .send()
             .await
-            .map_err(|e| self.error(format!("GET {path}: {e}"), Some(e.into())))?;
+            .map_err(|e| self.error(format!("{what}: {e}"), Some(e.into())))?;
         let status = response.status();
-        let body = response
+        let text = response
             .text()
             .await
-            .map_err(|e| self.error(format!("GET {path}: {e}"), Some(e.into())))?;
-        if status == reqwest::StatusCode::NOT_FOUND && body.contains("RESOURCE_DOES_NOT_EXIST") {
-            return Ok(None);
-        }
+            .map_err(|e| self.error(format!("{what}: {e}"), Some(e.into())))?;
+        Ok((status, text))
+    }
+
+    /// A successful answer parsed as `T`; any other status is an error quoting the answer.
+    pub(crate) fn parse<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        (status, body): (reqwest::StatusCode, String),
+    ) -> Result<T, Error> {
         if !status.is_success() {
             let excerpt: String = body.chars().take(300).collect();
-            return Err(self.error(format!("GET {path}: HTTP {status}: {excerpt}"), None));
+            return Err(self.error(format!("{what}: HTTP {status}: {excerpt}"), None));
         }
-        serde_json::from_str(&body).map(Some).map_err(|e| {
-            self.error(
-                format!("GET {path}: unexpected answer ({e})"),
-                Some(e.into()),
-            )
-        })
+        serde_json::from_str(&body)
+            .map_err(|e| self.error(format!("{what}: unexpected answer ({e})"), Some(e.into())))
+    }
+
+    /// `GET /api/2.0/mlflow/<path>?<query>`; `Ok(None)` for MLflow's "does not exist" answers.
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        workspace: &str,
+    ) -> Result<Option<T>, Error> {
+        let answer = self
+            .send(reqwest::Method::GET, path, query, None, workspace)
+            .await?;
+        if answer.0 == reqwest::StatusCode::NOT_FOUND
+            && answer.1.contains("RESOURCE_DOES_NOT_EXIST")
+        {
+            return Ok(None);
+        }
+        self.parse(&format!("GET {path}"), answer).map(Some)
     }
 
     /// Reads the rows that decide promotions, in the same shape the SQL registry reads them.

@@ -17,6 +17,26 @@ impl MlflowServer {
     /// Starts `mlflow server` on `registry`'s backend store, with its artifacts destination, and
     /// waits until `/health` answers.
     pub fn start(registry: &Registry) -> MlflowServer {
+        Self::start_with_env(registry, &[])
+    }
+
+    /// Like [`start`](Self::start), with webhooks able to reach a receiver on 127.0.0.1 over
+    /// plain http, and a fixed secret-encryption key (what a deployment must set on every worker).
+    pub fn start_with_webhooks(registry: &Registry) -> MlflowServer {
+        let env = [
+            ("MLFLOW_WEBHOOK_ALLOWED_SCHEMES", "http,https"),
+            ("MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS", "true"),
+            // A Fernet key: 32 bytes, url-safe base64. A test key, not a secret.
+            (
+                "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY",
+                "dGVzdGtpdC13ZWJob29rLWtleS0wMTIzNDU2Nzg5YWI=",
+            ),
+        ];
+        Self::start_with_env(registry, &env)
+    }
+
+    /// Like [`start`](Self::start), with extra environment variables for the server.
+    pub fn start_with_env(registry: &Registry, env: &[(&str, &str)]) -> MlflowServer {
         let dir = tempfile::Builder::new()
             .prefix("testkit-mlflow-server-")
             .tempdir()
@@ -36,10 +56,15 @@ impl MlflowServer {
             "1".into(),
         ];
         let log = dir.path().join("server.log");
-        let mut process = Guarded::spawn(
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut process = Guarded::spawn_with_env(
             "mlflow server",
             &venv_tool("mlflow"),
             &args,
+            &env,
             &log,
             &dir.path().join("scratch"),
         );
@@ -57,6 +82,25 @@ impl MlflowServer {
     /// `http://127.0.0.1:<port>`, the tracking URI.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// `METHOD /api/2.0/mlflow/<path>` with a JSON body: the status and answer (None when the
+    /// server did not answer).
+    pub fn rest(&self, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
+        http(
+            self.port(),
+            method,
+            &format!("/api/2.0/mlflow/{path}"),
+            Some(body),
+        )
+    }
+
+    fn port(&self) -> u16 {
+        self.url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("http://127.0.0.1:<port>")
     }
 
     /// The server's log so far (for failure messages).

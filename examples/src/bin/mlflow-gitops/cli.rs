@@ -77,6 +77,37 @@ pub enum RegistryCommand {
         #[arg(long)]
         json: bool,
     },
+    /// MLflow webhooks.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+}
+
+/// `registry webhook …`
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Create (or update, by name) the webhook through which an MLflow server announces new
+    /// versions, tags and aliases to `watch --webhook-secret-file`. The server needs
+    /// MLFLOW_WEBHOOK_ALLOWED_SCHEMES=http,https and MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS=true for an
+    /// in-cluster receiver, and one MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY on every worker.
+    Register {
+        /// The MLflow tracking server (http://…); credentials from MLFLOW_TRACKING_TOKEN or
+        /// MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD.
+        #[arg(long, env = "MLFLOW_GITOPS_REGISTRY")]
+        registry: String,
+        /// Where MLflow delivers: the daemon's listener and the path /webhooks/mlflow, e.g.
+        /// `http://mlflow-gitops.team-a.svc:9090/webhooks/mlflow`.
+        #[arg(long)]
+        url: String,
+        /// The shared secret, the same file `watch --webhook-secret-file` reads.
+        #[arg(long, env = "MLFLOW_GITOPS_WEBHOOK_SECRET_FILE")]
+        secret_file: PathBuf,
+        /// The webhook's name in MLflow.
+        #[arg(long, default_value = "mlflow-gitops")]
+        name: String,
+        /// Then have MLflow send a test delivery, and exit 1 unless the receiver accepts it.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 /// Settings shared by `sync` and `watch`.
@@ -163,6 +194,13 @@ pub struct PipelineArgs {
     /// with the email mlflow-gitops@localhost).
     #[arg(long, env = "MLFLOW_GITOPS_COMMIT_AUTHOR")]
     pub commit_author: Option<String>,
+    /// Private key that signs every commit (a mounted Secret, mode 0400 or 0600; no passphrase).
+    #[arg(long, env = "MLFLOW_GITOPS_SIGN_KEY")]
+    pub sign_key: Option<PathBuf>,
+    /// What --sign-key holds: `ssh` (verified with gpg.ssh.allowedSignersFile) or `openpgp` (an
+    /// exported secret key, verified with a keyring) [default: ssh].
+    #[arg(long, env = "MLFLOW_GITOPS_SIGN_FORMAT")]
+    pub sign_format: Option<String>,
     /// Remove mirrors no deployment uses, keeping the newest N per model (off by default).
     #[arg(long, env = "MLFLOW_GITOPS_KEEP_MIRRORS")]
     pub keep_mirrors: Option<usize>,
@@ -224,9 +262,13 @@ pub struct WatchArgs {
     /// Longest wait after failed passes (the wait doubles from --interval with each failure).
     #[arg(long, default_value = "5m", env = "MLFLOW_GITOPS_MAX_BACKOFF", value_parser = parse_duration)]
     pub max_backoff: std::time::Duration,
-    /// Address for /metrics, /healthz and /livez.
+    /// Address for /metrics, /healthz and /livez (and /webhooks/mlflow).
     #[arg(long, default_value = "127.0.0.1:9090", env = "MLFLOW_GITOPS_LISTEN")]
     pub listen: String,
+    /// The secret MLflow signs webhook deliveries with (a mounted Secret): the listener then
+    /// serves /webhooks/mlflow, and a verified delivery starts a pass at once.
+    #[arg(long, env = "MLFLOW_GITOPS_WEBHOOK_SECRET_FILE")]
+    pub webhook_secret_file: Option<PathBuf>,
 }
 
 /// `tenant …`

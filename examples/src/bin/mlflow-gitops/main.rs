@@ -11,7 +11,7 @@ mod progress;
 use std::process::ExitCode;
 
 use clap::Parser;
-use cli::{Cli, Command, LogFormat, PolicyCommand, RegistryCommand, TenantCommand};
+use cli::{Cli, Command, LogFormat, PolicyCommand, RegistryCommand, TenantCommand, WebhookCommand};
 use failure::Failure;
 
 fn main() -> ExitCode {
@@ -53,6 +53,15 @@ async fn run(command: Command) -> failure::Outcome {
             artifacts_destination,
             json,
         }) => commands::registry::list(&registry, artifacts_destination.as_deref(), json).await,
+        Command::Registry(RegistryCommand::Webhook(WebhookCommand::Register {
+            registry,
+            url,
+            secret_file,
+            name,
+            check,
+        })) => {
+            commands::registry::register_webhook(&registry, &url, &secret_file, &name, check).await
+        }
         Command::Sync(args) => commands::sync::sync(args).await,
         Command::Watch(args) => commands::sync::watch(args).await,
         Command::Tenant(TenantCommand::Render {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use artifact_store::{Mirror, Resolver};
-use gitops_writer::{GitCli, GixWriter, SshAuth, TokenAuth, TokenSource};
+use gitops_writer::{CommitSigner, GitCli, GixWriter, SignFormat, SshAuth, TokenAuth, TokenSource};
 use manifests_core::meta::SecretKeyRef;
 use manifests_core::serving::S3Access;
 use manifests_core::{KServe, MlflowServe, ServingTarget};
@@ -51,6 +51,8 @@ pub fn merge(args: PipelineArgs) -> Outcome<PipelineArgs> {
         serving_image: args.serving_image.or(file.serving_image),
         package_index: args.package_index.or(file.package_index),
         commit_author: args.commit_author.or(file.commit_author),
+        sign_key: args.sign_key.or(file.sign_key),
+        sign_format: args.sign_format.or(file.sign_format),
         keep_mirrors: args.keep_mirrors.or(file.keep_mirrors),
         source_roots: args.source_roots.or(file.source_roots),
         profiles: file.profiles,
@@ -157,7 +159,10 @@ pub async fn build(args: &PipelineArgs, copier: Mirror) -> Outcome<(Sync, Option
     if let Some(ca) = &args.git_ca_file {
         transport = transport.with_ca_file(ca);
     }
-    let writer = GixWriter::with_transport(transport, &work_dir, &branch)?;
+    let mut writer = GixWriter::with_transport(transport, &work_dir, &branch)?;
+    if let Some(signer) = signer(args)? {
+        writer = writer.with_signer(signer);
+    }
 
     let namespace = args.namespace.clone().unwrap_or_else(|| "models".into());
     let mut settings = Settings::new(&namespace);
@@ -192,6 +197,25 @@ pub async fn build(args: &PipelineArgs, copier: Mirror) -> Outcome<(Sync, Option
         .build()
         .map_err(|e| usage(format!("{e}")))?;
     Ok((reconciler, sqlite_file(&registry_uri)))
+}
+
+/// The commit signer of --sign-key, checked at startup (a key that cannot sign exits 2).
+fn signer(args: &PipelineArgs) -> Outcome<Option<CommitSigner>> {
+    let format: SignFormat = match &args.sign_format {
+        Some(text) => text
+            .parse()
+            .map_err(|e| usage(format!("--sign-format: {e}")))?,
+        None => SignFormat::Ssh,
+    };
+    match &args.sign_key {
+        Some(key) => CommitSigner::new(format, key)
+            .map(Some)
+            .map_err(|e| usage(format!("--sign-key: {e}"))),
+        None if args.sign_format.is_some() => {
+            Err(usage("--sign-format needs --sign-key: the key that signs"))
+        }
+        None => Ok(None),
+    }
 }
 
 fn filter(args: &PipelineArgs) -> Outcome<PromotionFilter> {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use artifact_store::Mirror;
-use promotion_sync::{Metrics, PassReport, Plan, WatchOptions};
+use promotion_sync::{Metrics, PassReport, Plan, WatchOptions, WebhookReceiver, WebhookSecret};
 
 use crate::cli::{SyncArgs, WatchArgs};
 use crate::diff::unified;
@@ -104,19 +104,30 @@ pub async fn watch(args: WatchArgs) -> Outcome {
     let pipeline = merge(args.pipeline)?;
     let (mut reconciler, wake_file) = build(&pipeline, Mirror::new()).await?;
     let metrics = Arc::new(Metrics::new());
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let webhook = match &args.webhook_secret_file {
+        Some(file) => {
+            let secret = WebhookSecret::from_file(file)
+                .map_err(|e| usage(format!("--webhook-secret-file: {e}")))?;
+            Some(Arc::new(WebhookReceiver::new(secret, Arc::clone(&wake))))
+        }
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|e| usage(format!("--listen {}: {e}", args.listen)))?;
-    tracing::info!(listen = %args.listen, interval = ?args.interval, "watching");
-    let server = tokio::spawn(promotion_sync::serve_metrics(
-        listener,
-        Arc::clone(&metrics),
-    ));
+    tracing::info!(listen = %args.listen, interval = ?args.interval, webhook = webhook.is_some(), "watching");
     let options = WatchOptions {
         interval: args.interval,
         max_backoff: args.max_backoff,
         wake_file,
+        wake: webhook.as_ref().map(|_| wake),
     };
+    let server = tokio::spawn(promotion_sync::serve_http(
+        listener,
+        Arc::clone(&metrics),
+        webhook,
+    ));
     promotion_sync::watch(
         &mut reconciler,
         &options,
