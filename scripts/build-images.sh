@@ -7,7 +7,7 @@
 #
 # Images (tag: the workspace version; prefix: $MLFLOW_GITOPS_IMAGE_PREFIX, default
 # localhost/mlflow-gitops, the default of the generated manifests too):
-#   <prefix>/mlflow-gitops   the daemon: release binary, git, openssh-client, CA certificates
+#   <prefix>/mlflow-gitops   the daemon: release binary, git, openssh-client, gpg, CA certificates
 #   <prefix>/serving         `mlflow models serve`: MLflow, boto3, scikit-learn (images/serving)
 #   <prefix>/mlflow-server   the team's MLflow server: MLflow, boto3, psycopg2, PyMySQL
 #   <prefix>/object-store    the team's S3 store: SeaweedFS

@@ -15,13 +15,15 @@
 //! tunables, or a heap profiler's `LD_PRELOAD`), LOAD_BINARY (another build of the daemon, e.g.
 //! `target/small/mlflow-gitops`).
 
+mod daemon;
+
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use daemon::{daemon_binary, percentile};
 use testkit::databases::Backend;
 use testkit::git::GitRemote;
 use testkit::s3::SeaweedFs;
@@ -31,21 +33,6 @@ fn knob(name: &str, default: u64) -> u64 {
         .ok()
         .map(|v| v.parse().unwrap_or_else(|_| panic!("{name} is a number")))
         .unwrap_or(default)
-}
-
-fn daemon_binary() -> PathBuf {
-    if let Ok(binary) = std::env::var("LOAD_BINARY") {
-        return PathBuf::from(binary);
-    }
-    let exe = std::env::current_exe().unwrap();
-    let release = exe.parent().and_then(Path::parent).unwrap();
-    let binary = release.join("mlflow-gitops");
-    assert!(
-        binary.exists(),
-        "{} is missing: cargo build --release -p examples --bin mlflow-gitops",
-        binary.display()
-    );
-    binary
 }
 
 fn daemon_env() -> Vec<(String, String)> {
@@ -107,10 +94,6 @@ fn landed(remote: &GitRemote, from: Option<&str>, to: &str) -> Vec<(String, u32)
             Some((model.to_owned(), version))
         })
         .collect()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 fn main() {

@@ -55,11 +55,7 @@ fn passes(port: u16) -> u64 {
 /// A delivery's headers, by name.
 type Headers<'a> = Vec<(&'a str, &'a str)>;
 
-fn delivery_headers<'a>(
-    id: &'a str,
-    timestamp: &'a str,
-    signature: &'a str,
-) -> Headers<'a> {
+fn delivery_headers<'a>(id: &'a str, timestamp: &'a str, signature: &'a str) -> Headers<'a> {
     vec![
         ("Content-Type", "application/json"),
         ("X-MLflow-Delivery-Id", id),
