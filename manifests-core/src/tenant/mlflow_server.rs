@@ -35,6 +35,19 @@ fn allowed_hosts(spec: &TenantSpec) -> Vec<String> {
     hosts
 }
 
+/// What MLflow needs to deliver webhooks to the daemon (MLflow 3.17, `mlflow/webhooks/`): plain
+/// http to an in-cluster Service (by default https only), private addresses (by default every
+/// address the name resolves to must be public, which refuses any Service), and one encryption key
+/// for stored webhook secrets on every worker (by default each worker makes its own, and the
+/// deliveries of the others fail).
+fn webhook_env(secret: &str) -> [k8s_openapi::api::core::v1::EnvVar; 3] {
+    [
+        meta::env("MLFLOW_WEBHOOK_ALLOWED_SCHEMES", "http,https"),
+        meta::env("MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS", "true"),
+        SecretKeyRef::new(secret, "encryption-key").env("MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY"),
+    ]
+}
+
 pub(crate) fn render(
     spec: &TenantSpec,
     s3_env: &[k8s_openapi::api::core::v1::EnvVar],
@@ -76,6 +89,9 @@ pub(crate) fn render(
     volumes.push(tmp);
     mounts.push(tmp_mount);
     env.push(meta::env("HOME", "/tmp"));
+    if let Some(secret) = spec.gitops.as_ref().and_then(|g| g.webhook_secret.as_ref()) {
+        env.extend(webhook_env(secret));
+    }
 
     let hosts = allowed_hosts(spec);
 

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Container, EnvVar, ObjectReference, SecretVolumeSource, ServiceAccount, Volume, VolumeMount,
+    Container, EnvVar, KeyToPath, ObjectReference, SecretVolumeSource, ServiceAccount, Volume,
+    VolumeMount,
 };
 
 use super::mlflow_server;
@@ -22,6 +23,9 @@ pub const NAME: &str = "mlflow-gitops";
 /// Port of the daemon's `/healthz` and `/metrics`.
 pub const METRICS_PORT: i32 = 9090;
 const GIT_DIR: &str = "/etc/mlflow-gitops/git";
+const WEBHOOK_DIR: &str = "/etc/mlflow-gitops/webhook";
+/// The key of `gitops.webhookSecret` MLflow signs deliveries with.
+const WEBHOOK_SECRET_KEY: &str = "webhook-secret";
 
 pub(crate) fn render(spec: &TenantSpec, gitops: &GitOps, s3_env: &[EnvVar]) -> Result<ManifestSet> {
     meta::check_no_credentials("tenant.gitops.repoUrl", &gitops.repo_url)?;
@@ -35,6 +39,14 @@ pub(crate) fn render(spec: &TenantSpec, gitops: &GitOps, s3_env: &[EnvVar]) -> R
         return Err(Error::Invalid {
             field: "tenant.gitops.target".into(),
             reason: format!("{:?}: expected mlflow-serve or kserve", gitops.target),
+        });
+    }
+    if let Some(secret) = &gitops.webhook_secret
+        && !crate::naming::is_dns_subdomain(secret)
+    {
+        return Err(Error::Invalid {
+            field: "tenant.gitops.webhookSecret".into(),
+            reason: format!("{secret:?} is not a Secret name"),
         });
     }
     let ns = spec.namespace.as_str();
@@ -96,6 +108,60 @@ fn daemon_args(spec: &TenantSpec, gitops: &GitOps) -> Vec<String> {
     ]
     .map(str::to_owned)
     .to_vec()
+    .into_iter()
+    .chain(
+        gitops
+            .webhook_secret
+            .as_ref()
+            .into_iter()
+            .flat_map(|_| ["--webhook-secret-file".to_owned(), webhook_secret_file()]),
+    )
+    .collect()
+}
+
+fn webhook_secret_file() -> String {
+    format!("{WEBHOOK_DIR}/{WEBHOOK_SECRET_KEY}")
+}
+
+/// The init container that creates or updates the MLflow webhook pointing at the daemon's
+/// Service (by name, so every start may run it); it fails, and the kubelet retries it, until the
+/// tracking server answers.
+fn register_webhook(spec: &TenantSpec, gitops: &GitOps, mounts: Vec<VolumeMount>) -> Container {
+    let ns = spec.namespace.as_str();
+    let receiver = format!("http://{NAME}.{ns}.svc.cluster.local:{METRICS_PORT}/webhooks/mlflow");
+    Container {
+        name: "register-webhook".into(),
+        image: Some(gitops.image.clone()),
+        args: Some(
+            [
+                "registry",
+                "webhook",
+                "register",
+                "--registry",
+                &mlflow_server::tracking_uri(ns),
+                "--url",
+                &receiver,
+                "--secret-file",
+                &webhook_secret_file(),
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        ),
+        security_context: Some(meta::restricted_container_security()),
+        resources: Some(daemon_resources()),
+        volume_mounts: Some(mounts),
+        ..Default::default()
+    }
+}
+
+fn daemon_resources() -> k8s_openapi::api::core::v1::ResourceRequirements {
+    meta::Resources {
+        cpu_request: "50m".into(),
+        memory_request: "128Mi".into(),
+        cpu_limit: None,
+        memory_limit: "512Mi".into(),
+    }
+    .requirements()
 }
 
 fn daemon(
@@ -134,15 +200,7 @@ fn daemon(
         // /healthz turns unhealthy while a store is down; restarting would not help, so
         // liveness asks only whether the process answers.
         liveness_probe: Some(meta::http_probe("/livez", 30, 5)),
-        resources: Some(
-            meta::Resources {
-                cpu_request: "50m".into(),
-                memory_request: "128Mi".into(),
-                cpu_limit: None,
-                memory_limit: "512Mi".into(),
-            }
-            .requirements(),
-        ),
+        resources: Some(daemon_resources()),
         volume_mounts: Some(vec![
             VolumeMount {
                 name: "git".into(),
@@ -151,11 +209,50 @@ fn daemon(
                 ..Default::default()
             },
             work_mount,
-            tmp_mount,
+            tmp_mount.clone(),
         ]),
         ..Default::default()
     };
-    component.deployment(container, vec![git, work, tmp], false)
+    let mut volumes = vec![git, work, tmp];
+    let Some(secret) = &gitops.webhook_secret else {
+        return component.deployment(container, volumes, false);
+    };
+    let mount = VolumeMount {
+        name: "webhook".into(),
+        mount_path: WEBHOOK_DIR.into(),
+        read_only: Some(true),
+        ..Default::default()
+    };
+    volumes.push(Volume {
+        name: "webhook".into(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(secret.clone()),
+            // Only the signing secret: the encryption key is the MLflow server's alone.
+            items: Some(vec![KeyToPath {
+                key: WEBHOOK_SECRET_KEY.into(),
+                path: WEBHOOK_SECRET_KEY.into(),
+                ..Default::default()
+            }]),
+            default_mode: Some(0o440),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    let mut container = container;
+    container
+        .volume_mounts
+        .get_or_insert_default()
+        .push(mount.clone());
+    let init = register_webhook(spec, gitops, vec![mount, tmp_mount]);
+    let mut deployment = component.deployment(container, volumes, false);
+    if let Some(pod) = deployment
+        .spec
+        .as_mut()
+        .and_then(|s| s.template.spec.as_mut())
+    {
+        pod.init_containers = Some(vec![init]);
+    }
+    deployment
 }
 
 /// The ServiceAccount KServe's predictors run as, listing the S3 Secret. It carries the

@@ -365,6 +365,12 @@ pub struct GitOps {
     pub argocd_namespace: String,
     /// Argo CD project (default `default`).
     pub argocd_project: String,
+    /// Secret that turns MLflow webhooks on (default: off, the daemon polls every `interval`).
+    /// Keys: `webhook-secret`, the text MLflow signs deliveries with; `encryption-key`, a Fernet
+    /// key (`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)
+    /// that every MLflow worker must share, or most signed deliveries are silently dropped. The
+    /// daemon registers the webhook at start and takes deliveries on its Service.
+    pub webhook_secret: Option<String>,
 }
 
 impl Default for GitOps {
@@ -379,6 +385,7 @@ impl Default for GitOps {
             git_secret: "mlflow-gitops-git".into(),
             argocd_namespace: "argocd".into(),
             argocd_project: "default".into(),
+            webhook_secret: None,
         }
     }
 }

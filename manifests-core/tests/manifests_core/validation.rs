@@ -66,6 +66,14 @@ fn every_tenant_variant_passes_the_suite() {
             gitops: Some(gitops("mlflow-serve")),
             ..Default::default()
         },
+        TenantSpec {
+            namespace: "team-webhooks".into(),
+            gitops: Some(GitOps {
+                webhook_secret: Some("mlflow-webhook".into()),
+                ..gitops("mlflow-serve")
+            }),
+            ..Default::default()
+        },
     ];
     let mut set = ManifestSet::new();
     for spec in &variants {
@@ -104,6 +112,18 @@ fn bad_tenant_specs_are_refused_naming_the_field() {
                 ..Default::default()
             },
             "tenant.gitops.target",
+        ),
+        (
+            TenantSpec {
+                namespace: "a".into(),
+                gitops: Some(GitOps {
+                    repo_url: "ssh://git@h/r".into(),
+                    webhook_secret: Some("Not A Secret".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            "tenant.gitops.webhookSecret",
         ),
     ];
     for (spec, field) in cases {
@@ -192,4 +212,58 @@ fn the_environment_step_is_valid_and_needs_an_index() {
     };
     let err = leaky.render(&spec).unwrap_err().to_string();
     assert!(!err.contains("hunter2"), "{err}");
+}
+
+#[test]
+fn webhooks_wire_the_mlflow_server_to_the_daemon_and_keep_each_key_where_it_belongs() {
+    let spec = TenantSpec {
+        namespace: "team-webhooks".into(),
+        gitops: Some(GitOps {
+            repo_url: "ssh://git@git.example.com/platform/models.git".into(),
+            webhook_secret: Some("mlflow-webhook".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let set = tenant_components(&spec).unwrap();
+    let yaml = |name: &str| {
+        let object = set
+            .iter()
+            .find(|o| o.key().kind == "Deployment" && o.key().name == name)
+            .unwrap_or_else(|| panic!("no Deployment {name}"));
+        object.to_yaml().unwrap()
+    };
+    let server = yaml("mlflow");
+    for needed in [
+        "MLFLOW_WEBHOOK_ALLOWED_SCHEMES",
+        "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS",
+        "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY",
+        "key: encryption-key",
+    ] {
+        assert!(server.contains(needed), "{needed}:\n{server}");
+    }
+    assert!(!server.contains("webhook-secret"), "{server}");
+    let daemon = yaml("mlflow-gitops");
+    for needed in [
+        "--webhook-secret-file",
+        "/etc/mlflow-gitops/webhook/webhook-secret",
+        "name: register-webhook",
+        "http://mlflow-gitops.team-webhooks.svc.cluster.local:9090/webhooks/mlflow",
+    ] {
+        assert!(daemon.contains(needed), "{needed}:\n{daemon}");
+    }
+    assert!(!daemon.contains("encryption-key"), "{daemon}");
+
+    // Without the Secret nothing of it is rendered.
+    let off = TenantSpec {
+        gitops: Some(GitOps {
+            webhook_secret: None,
+            ..spec.gitops.clone().unwrap()
+        }),
+        ..spec
+    };
+    let text = format!("{:?}", tenant_components(&off).unwrap());
+    for unwanted in ["MLFLOW_WEBHOOK", "register-webhook", "--webhook-secret-file"] {
+        assert!(!text.contains(unwanted), "{unwanted} rendered while webhooks are off");
+    }
 }
