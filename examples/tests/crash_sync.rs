@@ -5,6 +5,8 @@
 //! uninterrupted run. While each killed run goes, a watcher thread checks the same at every new
 //! remote head it sees.
 //!
+//! Commits are signed (SSH) throughout: every commit on the remote at the end verifies.
+//!
 //! `MLFLOW_GITOPS_KILLS` sets the number of kills (default 32, half per kind of pass; the long
 //! campaign of RELIABILITY.md uses 500); `MLFLOW_GITOPS_KILL_SEED` replays a run's instants.
 
@@ -124,7 +126,9 @@ fn killed_syncs_never_push_incomplete_mirrors_and_reruns_converge() {
 
     // 12 models, 24 promoted versions, 120 files of 256 KiB: a pass long enough to be cut
     // anywhere (mirroring, rendering, committing, pushing).
-    let scene = Scene::new(12, 256 * 1024);
+    let mut scene = Scene::new(12, 256 * 1024);
+    let key = testkit::signing::SigningKey::new(testkit::signing::KeyKind::Ssh);
+    scene.sign_key = Some(key.key_file());
     let saved = tempfile::tempdir().unwrap();
 
     // Cold: an empty bucket, remote and work directory every round.
@@ -176,6 +180,11 @@ fn killed_syncs_never_push_incomplete_mirrors_and_reruns_converge() {
             &format!("incremental pass killed at {delay:?}"),
         );
     }
+    for commit in scene.remote.log() {
+        key.verify_commit(&scene.remote.bare_path(), &commit.id)
+            .unwrap_or_else(|e| panic!("commit {} does not verify: {e}", commit.id));
+    }
+    scene.remote.fsck();
     eprintln!(
         "{cold_kills} kills in cold passes ({cold_time:?} uninterrupted), {incremental_kills} in \
          incremental passes ({incremental_time:?}), {rounds} rounds"

@@ -29,6 +29,8 @@ pub struct Scene {
     pub work: PathBuf,
     /// What `--repo` says: the remote's `file://` URL unless a test serves it otherwise.
     pub repo_url: String,
+    /// `--sign-key` (SSH) for every run, when set.
+    pub sign_key: Option<PathBuf>,
     file_size: usize,
 }
 
@@ -58,6 +60,7 @@ impl Scene {
             repo_url: remote.url(),
             remote,
             work,
+            sign_key: None,
             file_size,
         }
     }
@@ -86,6 +89,11 @@ impl Scene {
             .arg(self.storage.path())
             .envs(self.bucket.env_with_endpoint(s3_endpoint))
             .env("MLFLOW_GITOPS_LOG", "warn")
+            .envs(
+                self.sign_key
+                    .iter()
+                    .map(|key| ("MLFLOW_GITOPS_SIGN_KEY", key)),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

@@ -263,7 +263,14 @@ fn webhooks_wire_the_mlflow_server_to_the_daemon_and_keep_each_key_where_it_belo
         ..spec
     };
     let text = format!("{:?}", tenant_components(&off).unwrap());
-    for unwanted in ["MLFLOW_WEBHOOK", "register-webhook", "--webhook-secret-file"] {
-        assert!(!text.contains(unwanted), "{unwanted} rendered while webhooks are off");
+    for unwanted in [
+        "MLFLOW_WEBHOOK",
+        "register-webhook",
+        "--webhook-secret-file",
+    ] {
+        assert!(
+            !text.contains(unwanted),
+            "{unwanted} rendered while webhooks are off"
+        );
     }
 }
