@@ -28,6 +28,24 @@ pub enum Change {
 }
 
 impl Change {
+    /// The MLflow UI page of the version a channel now serves (`{ui}/#/models/{model}/versions/
+    /// {version}`), for changes that serve a version.
+    pub fn link(&self, ui: &str) -> Option<String> {
+        let served = match self {
+            Change::Added(d) | Change::Rerendered(d) | Change::Updated { new: d, .. } => d,
+            Change::Removed(_) => return None,
+        };
+        let model = percent_encoding::utf8_percent_encode(
+            &served.model,
+            percent_encoding::NON_ALPHANUMERIC,
+        );
+        Some(format!(
+            "{}/#/models/{model}/versions/{}",
+            ui.trim_end_matches('/'),
+            served.version
+        ))
+    }
+
     /// `model channel: 2 → 3 (run abc)`, `model channel: new, version 3 (run abc)`,
     /// `model channel: removed (was 2)`.
     pub fn line(&self) -> String {
@@ -123,15 +141,22 @@ struct Message<'a> {
     prefix: &'a str,
     changes: &'a [Change],
     problems: &'a [Problem],
+    ui: Option<&'a str>,
 }
 
 /// The commit message for `changes` under `prefix`, listing the problems that kept channels as
-/// they were.
-pub fn commit_message(prefix: &str, changes: &[Change], problems: &[Problem]) -> Result<String> {
+/// they were; with the MLflow UI's URL, each served version's page under its line.
+pub fn commit_message(
+    prefix: &str,
+    changes: &[Change],
+    problems: &[Problem],
+    ui: Option<&str>,
+) -> Result<String> {
     Message {
         prefix,
         changes,
         problems,
+        ui,
     }
     .render()
     .map_err(|e| Error::Template {

@@ -30,6 +30,9 @@ pub struct Settings {
     /// Serving profiles, the rules that pick them and traffic splits (default: none, every
     /// channel served as the target sets it).
     pub serving: crate::ServingConfig,
+    /// The MLflow UI's URL (`https://mlflow.example.com`): commit messages then link each served
+    /// version's page (default: none).
+    pub mlflow_ui_url: Option<String>,
 }
 
 impl Settings {
@@ -48,7 +51,29 @@ impl Settings {
             keep_mirrors: None,
             local_source_roots: None,
             serving: crate::ServingConfig::default(),
+            mlflow_ui_url: None,
         }
+    }
+
+    /// The MLflow UI's URL, checked: it goes into every commit message, so it may not carry
+    /// credentials, and must be http(s).
+    pub(crate) fn check_ui_url(&self) -> crate::Result<()> {
+        let Some(url) = &self.mlflow_ui_url else {
+            return Ok(());
+        };
+        let invalid = |reason: &str| crate::Error::Config {
+            field: "mlflow_ui_url".into(),
+            reason: reason.into(),
+        };
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(invalid("an http:// or https:// URL"));
+        }
+        if redaction::has_userinfo(url) || url.contains(char::is_whitespace) {
+            return Err(invalid(
+                "no credentials or spaces: it is written into every commit message",
+            ));
+        }
+        Ok(())
     }
 
     /// The prefix, checked: the managed directory may not be the repository root, which would

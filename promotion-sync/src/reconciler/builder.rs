@@ -79,6 +79,7 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> ReconcilerBuilder<R, W>
     pub fn build(self) -> Result<Reconciler<R, W>> {
         let settings = self.settings.unwrap_or_else(|| Settings::new("models"));
         settings.checked_prefix()?;
+        settings.check_ui_url()?;
         let resolver = self.resolver.unwrap_or_default();
         let root = resolver.resolve(&self.mirror_root)?;
         let target = self

@@ -307,7 +307,12 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> Reconciler<R, W> {
         let info = CommitInfo {
             author: self.settings.author.clone(),
             committer: self.settings.author.clone(),
-            message: commit_message(&self.settings.prefix, changes, problems)?,
+            message: commit_message(
+                &self.settings.prefix,
+                changes,
+                problems,
+                self.settings.mlflow_ui_url.as_deref(),
+            )?,
         };
         // The change set moves into the git step and is dropped there: the writer keeps what a
         // push may need by id, so the rendered bytes go before the push.

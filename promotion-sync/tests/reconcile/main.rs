@@ -679,3 +679,44 @@ async fn a_target_that_cannot_render_the_probe_still_syncs() {
     assert_eq!(report.deployments, 3);
     assert!(report.commit.is_some() && report.problems.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commit_messages_link_each_served_version_in_the_mlflow_ui_when_configured() {
+    let registry = seed_registry();
+    let bucket = SeaweedFs::shared().bucket();
+    let remote = GitRemote::new();
+    let mut settings = Settings::new("qooba");
+    settings.mlflow_ui_url = Some("https://mlflow.example.com/".into());
+    let mut sync = builder(&registry, &bucket, &remote, "w")
+        .await
+        .settings(settings.clone())
+        .build()
+        .unwrap();
+    sync.run_once().await.unwrap();
+    let message = remote.git_remote(&["log", "-1", "--format=%B", "main"]);
+    for link in [
+        "https://mlflow.example.com/#/models/ElasticnetWineModel2/versions/1",
+        "https://mlflow.example.com/#/models/iris/versions/1",
+    ] {
+        assert!(
+            message.contains(&format!("\n  {link}\n")),
+            "{link}:\n{message}"
+        );
+    }
+
+    // A URL with credentials would be written into every commit: refused, naming the setting.
+    for bad in ["https://user:pw@mlflow.example.com", "mlflow.example.com"] {
+        settings.mlflow_ui_url = Some(bad.into());
+        let err = builder(&registry, &bucket, &remote, "w2")
+            .await
+            .settings(settings.clone())
+            .build()
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("mlflow_ui_url") && !err.contains("pw"),
+            "{err}"
+        );
+    }
+}

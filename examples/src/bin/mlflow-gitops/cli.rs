@@ -194,6 +194,9 @@ pub struct PipelineArgs {
     /// with the email mlflow-gitops@localhost).
     #[arg(long, env = "MLFLOW_GITOPS_COMMIT_AUTHOR")]
     pub commit_author: Option<String>,
+    /// The MLflow UI's URL: each commit message then links the page of every version it serves.
+    #[arg(long, env = "MLFLOW_GITOPS_MLFLOW_UI_URL")]
+    pub mlflow_ui_url: Option<String>,
     /// Private key that signs every commit (a mounted Secret, mode 0400 or 0600; no passphrase).
     #[arg(long, env = "MLFLOW_GITOPS_SIGN_KEY")]
     pub sign_key: Option<PathBuf>,

@@ -51,6 +51,7 @@ pub fn merge(args: PipelineArgs) -> Outcome<PipelineArgs> {
         serving_image: args.serving_image.or(file.serving_image),
         package_index: args.package_index.or(file.package_index),
         commit_author: args.commit_author.or(file.commit_author),
+        mlflow_ui_url: args.mlflow_ui_url.or(file.mlflow_ui_url),
         sign_key: args.sign_key.or(file.sign_key),
         sign_format: args.sign_format.or(file.sign_format),
         keep_mirrors: args.keep_mirrors.or(file.keep_mirrors),
@@ -177,6 +178,7 @@ pub async fn build(args: &PipelineArgs, copier: Mirror) -> Outcome<(Sync, Option
             .map_err(|e| usage(format!("--commit-author: {e}")))?;
     }
     settings.keep_mirrors = args.keep_mirrors;
+    settings.mlflow_ui_url = args.mlflow_ui_url.clone();
     settings.local_source_roots = Some(source_roots(args, &registry_uri)?);
     settings.serving = ServingConfig::new(
         args.profiles.clone(),
