@@ -20,10 +20,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use daemon::{daemon_binary, percentile};
-use testkit::databases::Backend;
-use testkit::git::GitRemote;
-use testkit::mlflow::Scenario;
 use testkit::mlflow_server::MlflowServer;
+use testkit::webhook_scene::WebhookScene;
 
 const MODEL: &str = "ElasticnetWineModel2";
 
@@ -50,42 +48,14 @@ fn main() {
         .ok()
         .map(|v| v.parse().expect("WEBHOOK_PROMOTIONS is a number"))
         .unwrap_or(50);
-    let registry = Scenario::new().build(Backend::Sqlite);
-    let server = MlflowServer::start_with_webhooks(&registry);
-    let scratch = tempfile::tempdir().unwrap();
-    let secret_file = scratch.path().join("webhook-secret");
-    std::fs::write(&secret_file, "bench-webhook-secret\n").unwrap();
-    let artifacts = scratch.path().join("mlruns");
-    std::fs::create_dir_all(&artifacts).unwrap();
-    let remote = GitRemote::new();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
+    let scene = WebhookScene::start("bench-webhook-secret");
+    let (server, remote) = (&scene.server, &scene.remote);
     let binary = daemon_binary();
-
-    let log = std::fs::File::create(scratch.path().join("daemon.log")).unwrap();
-    let mut daemon = Command::new(&binary)
-        .args(["watch", "--registry", server.url(), "--repo", &remote.url()])
-        .args([
-            "--push",
-            "--interval",
-            "60s",
-            "--stages",
-            "",
-            "--aliases",
-            "champion",
-        ])
-        .arg("--mirror")
-        .arg(scratch.path().join("mirror"))
-        .arg("--work-dir")
-        .arg(scratch.path().join("work"))
-        .arg("--source-root")
-        .arg(&artifacts)
-        .arg("--webhook-secret-file")
-        .arg(&secret_file)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut daemon = scene
+        .watch(&binary)
         .stdout(Stdio::null())
-        .stderr(log)
+        .stderr(log.reopen().unwrap())
         .spawn()
         .unwrap();
     let bare = remote.bare_path();
@@ -94,19 +64,7 @@ fn main() {
         assert!(started.elapsed() < Duration::from_secs(60), "no first pass");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let registered = Command::new(&binary)
-        .args([
-            "registry",
-            "webhook",
-            "register",
-            "--registry",
-            server.url(),
-        ])
-        .args(["--url", &format!("http://127.0.0.1:{port}/webhooks/mlflow")])
-        .arg("--secret-file")
-        .arg(&secret_file)
-        .output()
-        .unwrap();
+    let registered = scene.register(&binary).output().unwrap();
     assert!(
         registered.status.success(),
         "{}",
@@ -115,7 +73,7 @@ fn main() {
 
     // Version 1, trained and aliased through the server.
     let before = head(&bare);
-    testkit::mlflow::wine_model(server.url(), &artifacts);
+    testkit::mlflow::wine_model(server.url(), &scene.artifacts());
     let waited = Instant::now();
     while head(&bare) == before {
         assert!(
@@ -125,7 +83,7 @@ fn main() {
         std::thread::sleep(Duration::from_millis(10));
     }
     let first = rest(
-        &server,
+        server,
         "GET",
         &format!("model-versions/get?name={MODEL}&version=1"),
         serde_json::json!({}),
@@ -149,7 +107,7 @@ fn main() {
     let mut lags = Vec::with_capacity(promotions);
     for _ in 0..promotions {
         let created = rest(
-            &server,
+            server,
             "POST",
             "model-versions/create",
             serde_json::json!({ "name": MODEL, "source": source, "run_id": run_id, "model_id": model_id }),
@@ -163,7 +121,7 @@ fn main() {
         let before = head(&bare);
         let moved = Instant::now();
         rest(
-            &server,
+            server,
             "POST",
             "registered-models/alias",
             serde_json::json!({ "name": MODEL, "alias": "champion", "version": version }),

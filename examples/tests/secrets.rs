@@ -115,13 +115,7 @@ fn no_credential_value_appears_anywhere() {
     });
     let metrics = http_get(port, "/metrics").unwrap().1;
     seen.0.extend(metrics.as_bytes());
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &daemon.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
+    common::terminate(&daemon);
     let stopped = daemon.wait_with_output().unwrap();
     assert!(stopped.status.success(), "{}", common::text(&stopped));
     seen.output(&stopped);

@@ -6,18 +6,15 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use testkit::databases::Backend;
-use testkit::git::GitRemote;
-use testkit::mlflow::Scenario;
-use testkit::mlflow_server::MlflowServer;
 use testkit::signing::{KeyKind, SigningKey};
+use testkit::webhook_scene::WebhookScene;
 
 mod common;
 
-use common::{free_port, http_get as get, wait_for};
+use common::{http_get as get, wait_for};
 
 const SECRET: &str = "a-webhook-secret-for-tests";
 
@@ -66,40 +63,14 @@ fn delivery_headers<'a>(id: &'a str, timestamp: &'a str, signature: &'a str) -> 
 
 #[test]
 fn a_promotion_through_mlflow_webhooks_lands_at_once_and_bad_deliveries_start_nothing() {
-    let registry = Scenario::new().build(Backend::Sqlite);
-    let server = MlflowServer::start_with_webhooks(&registry);
-    let scratch = tempfile::tempdir().unwrap();
-    let secret_file = scratch.path().join("webhook-secret");
-    std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
-    let artifacts = scratch.path().join("mlruns");
-    std::fs::create_dir_all(&artifacts).unwrap();
+    let scene = WebhookScene::start(SECRET);
+    let (server, remote, port) = (&scene.server, &scene.remote, scene.port);
     let key = SigningKey::new(KeyKind::Ssh);
-    let remote = GitRemote::new();
-    let port = free_port();
-    let bin = env!("CARGO_BIN_EXE_mlflow-gitops");
-
-    let mut daemon = Command::new(bin)
-        .args(["watch", "--registry", server.url(), "--repo", &remote.url()])
-        .args([
-            "--push",
-            "--interval",
-            "60s",
-            "--stages",
-            "",
-            "--aliases",
-            "champion",
-        ])
-        .arg("--mirror")
-        .arg(scratch.path().join("mirror"))
-        .arg("--work-dir")
-        .arg(scratch.path().join("work"))
-        .arg("--source-root")
-        .arg(&artifacts)
-        .arg("--webhook-secret-file")
-        .arg(&secret_file)
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_mlflow-gitops"));
+    let mut daemon = scene
+        .watch(bin)
         .args(["--sign-format", "ssh", "--sign-key"])
         .arg(key.key_file())
-        .args(["--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -111,19 +82,8 @@ fn a_promotion_through_mlflow_webhooks_lands_at_once_and_bad_deliveries_start_no
     let initial = remote.log().len();
 
     // Registered by our command; MLflow's test delivery reaches the daemon and verifies.
-    let receiver = format!("http://127.0.0.1:{port}/webhooks/mlflow");
     let register = |check: bool| {
-        let mut cmd = Command::new(bin);
-        cmd.args([
-            "registry",
-            "webhook",
-            "register",
-            "--registry",
-            server.url(),
-        ])
-        .args(["--url", &receiver])
-        .arg("--secret-file")
-        .arg(&secret_file);
+        let mut cmd = scene.register(bin);
         if check {
             cmd.arg("--check");
         }
@@ -146,7 +106,7 @@ fn a_promotion_through_mlflow_webhooks_lands_at_once_and_bad_deliveries_start_no
 
     // The model trained and registered through the server: its alias is the promotion. Stage
     // transitions send nothing; with a 60 s interval only the webhook can make this commit.
-    testkit::mlflow::wine_model(server.url(), &artifacts);
+    testkit::mlflow::wine_model(server.url(), &scene.artifacts());
     wait_for("the promotion's commit", Duration::from_secs(30), || {
         remote.log().len() > initial
     });
@@ -232,13 +192,7 @@ fn a_promotion_through_mlflow_webhooks_lands_at_once_and_bad_deliveries_start_no
     );
 
     // SIGTERM; nothing of the secret or the key in what the daemon logged.
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &daemon.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
+    common::terminate(&daemon);
     let status = daemon.wait().unwrap();
     let mut logged = String::new();
     daemon

@@ -53,5 +53,6 @@ pub mod s3;
 pub mod signing;
 pub mod ssh;
 pub mod tools;
+pub mod webhook_scene;
 
 pub use process::unique_name;

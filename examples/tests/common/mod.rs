@@ -265,3 +265,12 @@ pub fn wine_registry() -> (tempfile::TempDir, String) {
     testkit::mlflow::wine_model(&tracking, &scratch.path().join("mlruns"));
     (scratch, tracking)
 }
+
+/// Sends SIGTERM to a daemon (which then finishes its pass and exits).
+pub fn terminate(daemon: &std::process::Child) {
+    let sent = Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -TERM {}", daemon.id());
+}
