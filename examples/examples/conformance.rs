@@ -73,6 +73,35 @@ impl<W: GitOpsWriter> GitOpsWriter for CountingWriter<W> {
     fn head(&mut self) -> Result<Option<String>, gitops_writer::Error> {
         self.inner.head()
     }
+
+    fn push_once(&mut self) -> Result<gitops_writer::PushAttempt, gitops_writer::Error> {
+        self.inner.push_once()
+    }
+
+    fn refresh(&mut self) -> Result<(), gitops_writer::Error> {
+        self.inner.refresh()
+    }
+
+    fn review_branches(
+        &mut self,
+        prefix: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, gitops_writer::Error> {
+        self.inner.review_branches(prefix)
+    }
+
+    fn propose(
+        &mut self,
+        branch: &str,
+        change: &ChangeSet,
+        info: &CommitInfo,
+        push_options: &[String],
+    ) -> Result<gitops_writer::Proposal, gitops_writer::Error> {
+        self.inner.propose(branch, change, info, push_options)
+    }
+
+    fn delete_branch(&mut self, branch: &str) -> Result<bool, gitops_writer::Error> {
+        self.inner.delete_branch(branch)
+    }
 }
 
 /// A serving target that counts what it renders.

@@ -52,7 +52,8 @@
 //! environment or a file ([`TokenAuth`]) and optionally a private CA ([`GitCli::with_ca_file`]).
 //!
 //! Commits can be signed ([`GixWriter::with_signer`], [`CommitSigner`]) with an SSH or OpenPGP
-//! key, as `git commit -S` signs them. Not supported yet: pushing to a review branch.
+//! key, as `git commit -S` signs them. Changes that need a human's approval go to review branches
+//! ([`GitOpsWriter::propose`]), pushed with git push options (GitLab merge requests).
 
 #![forbid(unsafe_code)]
 
@@ -72,7 +73,7 @@ mod writer;
 pub use blob::BlobId;
 pub use change_set::{ChangeSet, Content, FileContent, FileMode};
 pub use error::Error;
-pub use outcome::{CommitInfo, Outcome, Signature};
+pub use outcome::{CommitInfo, Outcome, Proposal, PushAttempt, Signature};
 pub use signing::{CommitSigner, SignFormat};
 pub use transport::{GitCli, Pushed, SshAuth, TokenAuth, TokenSource, Transport};
 pub use writer::{GixWriter, PushReport};
@@ -83,8 +84,40 @@ pub trait GitOpsWriter {
     /// known head; [`Outcome::Unchanged`] (no commit) when it already is.
     fn apply(&mut self, change: &ChangeSet, info: &CommitInfo) -> Result<Outcome, Error>;
 
-    /// Publishes the commit of the last `apply`, if any; never forces.
+    /// Publishes the commit of the last `apply`, if any; never forces. A rejection (the branch
+    /// moved) re-applies the same change set on the new head and tries again.
     fn push(&mut self) -> Result<PushReport, Error>;
+
+    /// Publishes the commit of the last `apply` once; never forces. When the branch moved, the
+    /// commit is dropped ([`PushAttempt::Moved`]) instead of re-applied: for a caller whose change
+    /// set was derived from inputs that may be older than the new head (two replicas of a daemon
+    /// reading one registry), and must be derived again.
+    fn push_once(&mut self) -> Result<PushAttempt, Error>;
+
+    /// Fetches the remote branch: later calls see what others pushed.
+    fn refresh(&mut self) -> Result<(), Error>;
+
+    /// The remote's branches under `prefix/` (review branches), with their heads, fetched.
+    /// [`propose`](Self::propose) and [`delete_branch`](Self::delete_branch) work from this list.
+    fn review_branches(
+        &mut self,
+        prefix: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, Error>;
+
+    /// Proposes `change` for review on `branch` (listed by [`review_branches`](Self::review_branches)
+    /// or new): one commit whose tree is the target branch's head with the change set's subtree,
+    /// pushed with `push_options`. An existing branch gets a commit on top of its head (merging
+    /// the target's head when it moved), never a force.
+    fn propose(
+        &mut self,
+        branch: &str,
+        change: &ChangeSet,
+        info: &CommitInfo,
+        push_options: &[String],
+    ) -> Result<Proposal, Error>;
+
+    /// Deletes a listed review branch if it still points at its listed head; false when it moved.
+    fn delete_branch(&mut self, branch: &str) -> Result<bool, Error>;
 
     /// The files under `prefix` (paths relative to it) at the remote branch head as last fetched
     /// or pushed, by blob id and mode: what the managed subtree holds now, without reading any

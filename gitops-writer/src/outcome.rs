@@ -75,3 +75,37 @@ pub enum Outcome {
         removed: Vec<String>,
     },
 }
+
+/// What [`GitOpsWriter::push_once`](crate::GitOpsWriter::push_once) did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushAttempt {
+    /// No commit was waiting.
+    Nothing,
+    /// The remote branch now points at this commit.
+    Pushed(String),
+    /// The remote branch moved since it was read: nothing was pushed, the commit was dropped and
+    /// the new head fetched. Derive the change set again from fresh inputs and apply it.
+    Moved,
+}
+
+/// What [`GitOpsWriter::propose`](crate::GitOpsWriter::propose) did with a review branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Proposal {
+    /// The target branch already holds the change set: there is nothing to review (a human
+    /// merged it, or it was never a change). The review branch was not touched.
+    OnTarget,
+    /// The review branch already holds the change on the target's head: nothing pushed.
+    Unchanged {
+        /// Its head.
+        head: String,
+    },
+    /// A commit was pushed to the review branch.
+    Pushed {
+        /// The new head.
+        id: String,
+        /// Whether the branch is new (else the commit follows its old head: never forced).
+        created: bool,
+    },
+    /// The review branch moved since it was listed: nothing was pushed.
+    Moved,
+}

@@ -3,6 +3,7 @@
 //! [`GitCli`] runs the system `git`. It never forces: a rejected non-fast-forward push is reported
 //! as [`Pushed::RejectedNonFastForward`] for the writer to fetch, re-apply and try again.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -23,8 +24,24 @@ pub trait Transport: Send + Sync {
     /// Returns `false` (and removes the tracking ref) when the remote has no such branch yet.
     fn fetch(&self, git_dir: &Path, branch: &str) -> Result<bool, Error>;
 
-    /// Pushes `commit` to the remote's `refs/heads/<branch>`, fast-forward only.
-    fn push(&self, git_dir: &Path, commit: &str, branch: &str) -> Result<Pushed, Error>;
+    /// Pushes `commit` to the remote's `refs/heads/<branch>`, fast-forward only, with git push
+    /// options (`git push -o`: GitLab's `merge_request.create`, …) when any are given.
+    fn push(
+        &self,
+        git_dir: &Path,
+        commit: &str,
+        branch: &str,
+        options: &[String],
+    ) -> Result<Pushed, Error>;
+
+    /// The remote's branches under `prefix/` with their heads, fetched into
+    /// `refs/remotes/origin/<branch>`.
+    fn fetch_prefix(&self, git_dir: &Path, prefix: &str)
+    -> Result<BTreeMap<String, String>, Error>;
+
+    /// Deletes the remote's `branch` if it still points at `expected`
+    /// ([`Pushed::RejectedNonFastForward`] when it moved or is gone).
+    fn delete(&self, git_dir: &Path, branch: &str, expected: &str) -> Result<Pushed, Error>;
 
     /// The remote URL without credentials, for messages.
     fn remote(&self) -> &str;
@@ -179,6 +196,54 @@ impl GitCli {
         Ok(cmd)
     }
 
+    /// Runs a `git push --porcelain`: accepted, rejected because the branch moved (retrying on a
+    /// fresh view can succeed), or an error (a hook or protection rule, which retrying cannot fix).
+    fn push_ref(&self, push: Command) -> Result<Pushed, Error> {
+        let fail = |message: String| Error::Push {
+            remote: self.redacted.clone(),
+            message,
+        };
+        let (ok, stdout, stderr) = self.run(push).map_err(fail)?;
+        if ok {
+            return Ok(Pushed::Accepted);
+        }
+        // Porcelain: `!\t<src>:<dst>\t[rejected] (non-fast-forward|fetch first|stale info)` for a
+        // moved branch; `[remote rejected] (failed to update ref)` when another push moved it
+        // while this one was received (two replicas pushing at once, found by the HA test); any
+        // other `[remote rejected] (…)` is a hook or protection rule.
+        let rejected_line = stdout.lines().find(|l| l.starts_with('!'));
+        match rejected_line {
+            Some(line)
+                if (line.contains("[rejected]")
+                    && ["non-fast-forward", "fetch first", "stale info"]
+                        .iter()
+                        .any(|reason| line.contains(reason)))
+                    || (line.contains("[remote rejected]")
+                        && line.contains("(failed to update ref)")) =>
+            {
+                Ok(Pushed::RejectedNonFastForward)
+            }
+            Some(line) => Err(fail(with_server_reason(line.trim(), &stderr))),
+            None => Err(fail(stderr.trim().to_owned())),
+        }
+    }
+
+    /// Sets (or, with None, removes) the tracking ref of a branch just pushed or deleted.
+    fn track(&self, git_dir: &Path, branch: &str, commit: Option<&str>) -> Result<(), Error> {
+        let tracking = format!("refs/remotes/origin/{branch}");
+        let mut update = self.git(git_dir)?;
+        match commit {
+            Some(commit) => update.args(["update-ref", &tracking, commit]),
+            None => update.args(["update-ref", "-d", &tracking]),
+        };
+        let fail = |message: String| Error::Push {
+            remote: self.redacted.clone(),
+            message,
+        };
+        let (ok, _, stderr) = self.run(update).map_err(fail)?;
+        if ok { Ok(()) } else { Err(fail(stderr)) }
+    }
+
     fn run(&self, mut cmd: Command) -> Result<(bool, String, String), String> {
         let out = cmd.output().map_err(|e| format!("cannot run git: {e}"))?;
         Ok((
@@ -239,47 +304,86 @@ impl Transport for GitCli {
         }
     }
 
-    fn push(&self, git_dir: &Path, commit: &str, branch: &str) -> Result<Pushed, Error> {
-        let fail = |message: String| Error::Push {
+    fn push(
+        &self,
+        git_dir: &Path,
+        commit: &str,
+        branch: &str,
+        options: &[String],
+    ) -> Result<Pushed, Error> {
+        let mut push = self.git(git_dir)?;
+        push.args(["push", "--porcelain"]);
+        for option in options {
+            push.arg("--push-option").arg(option);
+        }
+        push.args(["--", &self.url, &format!("{commit}:refs/heads/{branch}")]);
+        let pushed = self.push_ref(push)?;
+        if pushed == Pushed::Accepted {
+            self.track(git_dir, branch, Some(commit))?;
+        }
+        Ok(pushed)
+    }
+
+    fn fetch_prefix(
+        &self,
+        git_dir: &Path,
+        prefix: &str,
+    ) -> Result<BTreeMap<String, String>, Error> {
+        let fail = |message: String| Error::Fetch {
             remote: self.redacted.clone(),
             message,
         };
+        let pattern = format!("refs/heads/{prefix}/*");
+        let mut ls = self.git(git_dir)?;
+        ls.args(["ls-remote", "--heads", "--", &self.url, &pattern]);
+        let (ok, stdout, stderr) = self.run(ls).map_err(fail)?;
+        if !ok {
+            return Err(fail(stderr.trim().to_owned()));
+        }
+        let heads: BTreeMap<String, String> = stdout
+            .lines()
+            .filter_map(|line| {
+                let (id, name) = line.split_once('\t')?;
+                let branch = name.strip_prefix("refs/heads/")?;
+                branch
+                    .starts_with(&format!("{prefix}/"))
+                    .then(|| (branch.to_owned(), id.to_owned()))
+            })
+            .collect();
+        if !heads.is_empty() {
+            let mut fetch = self.git(git_dir)?;
+            fetch.args([
+                "fetch",
+                "--quiet",
+                "--no-tags",
+                "--",
+                &self.url,
+                &format!("+{pattern}:refs/remotes/origin/{prefix}/*"),
+            ]);
+            let (ok, _, stderr) = self.run(fetch).map_err(fail)?;
+            if !ok {
+                return Err(fail(stderr.trim().to_owned()));
+            }
+        }
+        Ok(heads)
+    }
+
+    fn delete(&self, git_dir: &Path, branch: &str, expected: &str) -> Result<Pushed, Error> {
         let mut push = self.git(git_dir)?;
+        // The lease makes the deletion conditional: a branch someone moved since it was read is kept.
         push.args([
             "push",
             "--porcelain",
+            &format!("--force-with-lease=refs/heads/{branch}:{expected}"),
             "--",
             &self.url,
-            &format!("{commit}:refs/heads/{branch}"),
+            &format!(":refs/heads/{branch}"),
         ]);
-        let (ok, stdout, stderr) = self.run(push).map_err(fail)?;
-        if ok {
-            let mut track = self.git(git_dir)?;
-            track.args([
-                "update-ref",
-                &format!("refs/remotes/origin/{branch}"),
-                commit,
-            ]);
-            let (ok, _, stderr) = self.run(track).map_err(fail)?;
-            return if ok {
-                Ok(Pushed::Accepted)
-            } else {
-                Err(fail(stderr))
-            };
+        let pushed = self.push_ref(push)?;
+        if pushed == Pushed::Accepted {
+            self.track(git_dir, branch, None)?;
         }
-        // Porcelain: `!\t<src>:<dst>\t[rejected] (non-fast-forward|fetch first)` for a moved branch;
-        // `[remote rejected] (…)` is a hook or protection rule, which retrying cannot fix.
-        let rejected_line = stdout.lines().find(|l| l.starts_with('!'));
-        match rejected_line {
-            Some(line)
-                if line.contains("[rejected]")
-                    && (line.contains("non-fast-forward") || line.contains("fetch first")) =>
-            {
-                Ok(Pushed::RejectedNonFastForward)
-            }
-            Some(line) => Err(fail(with_server_reason(line.trim(), &stderr))),
-            None => Err(fail(stderr.trim().to_owned())),
-        }
+        Ok(pushed)
     }
 
     fn remote(&self) -> &str {

@@ -19,7 +19,11 @@ use crate::objects::NewObjects;
 use crate::signing::CommitSigner;
 use crate::subtree;
 use crate::transport::{GitCli, Pushed, Transport};
-use crate::{BlobId, ChangeSet, CommitInfo, Error, FileMode, GitOpsWriter, Outcome};
+use crate::{
+    BlobId, ChangeSet, CommitInfo, Error, FileMode, GitOpsWriter, Outcome, Proposal, PushAttempt,
+};
+
+mod review;
 
 /// A commit made by `apply` and not pushed yet: the prefix's tree it sets (None: the prefix is
 /// removed) and its commit info, to re-apply on the new head when a push is rejected.
@@ -52,6 +56,8 @@ pub struct GixWriter<T: Transport = GitCli> {
     backoff: Duration,
     /// Signs every commit when set.
     signer: Option<CommitSigner>,
+    /// The review branches and their heads, as last listed.
+    reviews: BTreeMap<String, ObjectId>,
     /// Held for the writer's life: one writer per work directory.
     _lock: File,
 }
@@ -124,6 +130,7 @@ impl<T: Transport> GixWriter<T> {
             max_push_attempts: 5,
             backoff: Duration::from_millis(200),
             signer: None,
+            reviews: BTreeMap::new(),
             _lock: lock,
         };
         writer.fetch()?;
@@ -206,6 +213,19 @@ impl<T: Transport> GixWriter<T> {
         mut objects: NewObjects,
         info: &CommitInfo,
     ) -> Result<ObjectId, Error> {
+        let root = self.root_with(root, prefix, tree, &mut objects)?;
+        self.write_commit(base.into_iter().collect(), root, objects, info)
+    }
+
+    /// The root tree `root` with `prefix` set to `tree` (removed when None), written into
+    /// `objects`.
+    fn root_with(
+        &self,
+        root: ObjectId,
+        prefix: &str,
+        tree: Option<ObjectId>,
+        objects: &mut NewObjects,
+    ) -> Result<ObjectId, Error> {
         // Only the trees above the prefix are loaded and rewritten; a file where the prefix
         // should be is replaced by the directory.
         let mut editor = self
@@ -218,10 +238,20 @@ impl<T: Transport> GixWriter<T> {
             None => editor.remove(prefix.split('/')),
         }
         .map_err(|e| self.error(e))?;
-        let root = editor
+        editor
             .write(|tree| objects.object(tree))
-            .map_err(|e| self.error(e))?;
+            .map_err(|e| self.error(e))
+    }
 
+    /// Writes a commit of `root` on `parents` (signed when a signer is set), after the new
+    /// objects it refers to.
+    fn write_commit(
+        &mut self,
+        parents: Vec<ObjectId>,
+        root: ObjectId,
+        mut objects: NewObjects,
+        info: &CommitInfo,
+    ) -> Result<ObjectId, Error> {
         let now = gix::date::Time::now_local_or_utc();
         let signature = |s: &crate::Signature| gix::actor::Signature {
             name: s.name.as_str().into(),
@@ -230,7 +260,7 @@ impl<T: Transport> GixWriter<T> {
         };
         let mut commit = gix::objs::Commit {
             tree: root,
-            parents: base.into_iter().collect(),
+            parents: parents.into(),
             author: signature(&info.author),
             committer: signature(&info.committer),
             encoding: None,
@@ -251,6 +281,13 @@ impl<T: Transport> GixWriter<T> {
             self.repo = open_repo(&self.dir).map_err(|e| self.error(e))?;
         }
         Ok(id)
+    }
+
+    /// Packs what the passes left loose after a push; the handle must reopen to see a new pack.
+    fn after_push(&mut self) -> Result<(), Error> {
+        self.transport.maintain(&self.dir)?;
+        self.repo = open_repo(&self.dir).map_err(|e| self.error(e))?;
+        Ok(())
     }
 }
 
@@ -319,13 +356,11 @@ impl<T: Transport> GitOpsWriter for GixWriter<T> {
             attempts += 1;
             match self
                 .transport
-                .push(&self.dir, &commit.to_string(), &self.branch)?
+                .push(&self.dir, &commit.to_string(), &self.branch, &[])?
             {
                 Pushed::Accepted => {
                     self.pending = None;
-                    // Pack what the passes left loose; the handle must reopen to see a new pack.
-                    self.transport.maintain(&self.dir)?;
-                    self.repo = open_repo(&self.dir).map_err(|e| self.error(e))?;
+                    self.after_push()?;
                     return Ok(PushReport {
                         pushed: Some(commit.to_string()),
                         attempts,
@@ -363,6 +398,45 @@ impl<T: Transport> GitOpsWriter for GixWriter<T> {
             pushed: None,
             attempts,
         })
+    }
+
+    fn push_once(&mut self) -> Result<PushAttempt, Error> {
+        let Some(pending) = self.pending.take() else {
+            return Ok(PushAttempt::Nothing);
+        };
+        let commit = pending.commit.to_string();
+        match self.transport.push(&self.dir, &commit, &self.branch, &[])? {
+            Pushed::Accepted => {
+                self.after_push()?;
+                Ok(PushAttempt::Pushed(commit))
+            }
+            Pushed::RejectedNonFastForward => {
+                self.fetch()?;
+                Ok(PushAttempt::Moved)
+            }
+        }
+    }
+
+    fn refresh(&mut self) -> Result<(), Error> {
+        self.fetch()
+    }
+
+    fn review_branches(&mut self, prefix: &str) -> Result<BTreeMap<String, String>, Error> {
+        self.list_reviews(prefix)
+    }
+
+    fn propose(
+        &mut self,
+        branch: &str,
+        change: &ChangeSet,
+        info: &CommitInfo,
+        push_options: &[String],
+    ) -> Result<Proposal, Error> {
+        self.propose_review(branch, change, info, push_options)
+    }
+
+    fn delete_branch(&mut self, branch: &str) -> Result<bool, Error> {
+        self.delete_review(branch)
     }
 }
 

@@ -118,7 +118,12 @@ impl GitRemote {
         if !self.branch_exists() {
             return Vec::new();
         }
-        self.git_remote(&["log", "--format=%H%x1f%P%x1f%an%x1f%s", BRANCH])
+        self.log_of(BRANCH)
+    }
+
+    /// The history of `rev` in the remote, newest first.
+    pub fn log_of(&self, rev: &str) -> Vec<Commit> {
+        self.git_remote(&["log", "--format=%H%x1f%P%x1f%an%x1f%s", rev])
             .lines()
             .map(|line| {
                 let mut fields = line.split('\x1f');
@@ -170,10 +175,113 @@ impl GitRemote {
         out.status.success().then_some(out.stdout)
     }
 
+    /// Makes the remote accept git push options and record every push it receives (the refs it
+    /// updates and the options sent) with a pre-receive hook; read them with [`pushes`](Self::pushes).
+    pub fn record_pushes(&self) {
+        self.git_remote(&["config", "receive.advertisePushOptions", "true"]);
+        let hook = self.bare_path().join("hooks").join("pre-receive");
+        let log = self.scratch_path().join("pushes.log");
+        let script = format!(
+            "#!/bin/sh\nlog={log}\necho push >> \"$log\"\n\
+             while read old new ref; do echo \"ref $ref\" >> \"$log\"; done\n\
+             i=0\nwhile [ \"$i\" -lt \"${{GIT_PUSH_OPTION_COUNT:-0}}\" ]; do\n\
+             eval \"printf 'option %s\\n' \\\"\\$GIT_PUSH_OPTION_$i\\\"\" >> \"$log\"\n\
+             i=$((i + 1))\ndone\n",
+            log = shell_word(&log.display().to_string())
+        );
+        std::fs::write(&hook, script).expect("testkit: write the hook");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755))
+            .expect("testkit: hook mode");
+    }
+
+    /// The pushes recorded since [`record_pushes`](Self::record_pushes), oldest first.
+    pub fn pushes(&self) -> Vec<Push> {
+        let text =
+            std::fs::read_to_string(self.scratch_path().join("pushes.log")).unwrap_or_default();
+        let mut pushes: Vec<Push> = Vec::new();
+        for line in text.lines() {
+            match line.split_once(' ') {
+                None if line == "push" => pushes.push(Push::default()),
+                Some(("ref", name)) => pushes.last_mut().expect("a push").refs.push(name.into()),
+                Some(("option", value)) => {
+                    pushes
+                        .last_mut()
+                        .expect("a push")
+                        .options
+                        .push(value.into());
+                }
+                _ => panic!("testkit: unexpected push log line {line:?}"),
+            }
+        }
+        pushes
+    }
+
+    /// The remote's branches under `prefix` (`mlflow-gitops/review`), by name, with their heads.
+    pub fn branches(&self, prefix: &str) -> std::collections::BTreeMap<String, String> {
+        self.git_remote(&[
+            "for-each-ref",
+            "--format=%(refname:short) %(objectname)",
+            &format!("refs/heads/{prefix}/"),
+        ])
+        .lines()
+        .filter_map(|line| line.split_once(' '))
+        .map(|(name, id)| (name.to_owned(), id.to_owned()))
+        .collect()
+    }
+
+    /// Merges `branch` into `main` in the clone as a human would (a plain `git merge`, which
+    /// fast-forwards when it can) and pushes `main`. Returns the new head.
+    pub fn human_merge(&self, branch: &str) -> String {
+        let clone = self.clone_path();
+        git(&clone, &["fetch", "--quiet", "origin"]);
+        git(
+            &clone,
+            &[
+                "checkout",
+                "--quiet",
+                "-B",
+                BRANCH,
+                &format!("origin/{BRANCH}"),
+            ],
+        );
+        git(
+            &clone,
+            &["merge", "--quiet", "--no-edit", &format!("origin/{branch}")],
+        );
+        git(
+            &clone,
+            &["push", "--quiet", "origin", &format!("HEAD:{BRANCH}")],
+        );
+        git(&clone, &["rev-parse", "HEAD"]).trim().to_owned()
+    }
+
+    /// Whether `ancestor` is in the history of `rev` in the remote.
+    pub fn is_ancestor(&self, ancestor: &str, rev: &str) -> bool {
+        git_status(
+            &self.bare_path(),
+            &["merge-base", "--is-ancestor", ancestor, rev],
+        )
+    }
+
     /// `git fsck --strict` on the remote; panics with its output if the repository is not sound.
     pub fn fsck(&self) {
         self.git_remote(&["fsck", "--strict", "--no-progress"]);
     }
+}
+
+/// One push the remote received.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Push {
+    /// The refs it updated (`refs/heads/main`).
+    pub refs: Vec<String>,
+    /// The git push options sent with it.
+    pub options: Vec<String>,
+}
+
+/// `'text'` for sh, with single quotes escaped.
+fn shell_word(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
 }
 
 impl Default for GitRemote {

@@ -1,4 +1,4 @@
-//! gitops-writer's integration tests as one test binary: one link instead of 6, and the
+//! gitops-writer's integration tests as one test binary: one link instead of 8, and the
 //! long tests of different files run side by side on every core.
 
 // Shared by the modules below; each uses its own subset.
@@ -8,6 +8,7 @@ mod common;
 mod conformance;
 mod crash;
 mod https;
+mod review;
 mod signing;
 mod ssh;
 mod subtree_diff;

@@ -257,13 +257,29 @@ impl Transport for Rejecting {
     fn fetch(&self, git_dir: &Path, branch: &str) -> Result<bool, Error> {
         self.inner.fetch(git_dir, branch)
     }
-    fn push(&self, git_dir: &Path, commit: &str, branch: &str) -> Result<Pushed, Error> {
+    fn push(
+        &self,
+        git_dir: &Path,
+        commit: &str,
+        branch: &str,
+        options: &[String],
+    ) -> Result<Pushed, Error> {
         use std::sync::atomic::Ordering;
         if self.rejections_left.load(Ordering::SeqCst) > 0 {
             self.rejections_left.fetch_sub(1, Ordering::SeqCst);
             return Ok(Pushed::RejectedNonFastForward);
         }
-        self.inner.push(git_dir, commit, branch)
+        self.inner.push(git_dir, commit, branch, options)
+    }
+    fn fetch_prefix(
+        &self,
+        git_dir: &Path,
+        prefix: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, Error> {
+        self.inner.fetch_prefix(git_dir, prefix)
+    }
+    fn delete(&self, git_dir: &Path, branch: &str, expected: &str) -> Result<Pushed, Error> {
+        self.inner.delete(git_dir, branch, expected)
     }
     fn remote(&self) -> &str {
         self.inner.remote()
