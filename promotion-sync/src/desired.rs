@@ -224,7 +224,7 @@ fn keep_failed_channels(
 
 /// Every file under the prefix: the directories' files, the kustomization listing them and the
 /// README index.
-fn prefix_files(dirs: &BTreeMap<String, CurrentDir>) -> Result<layout::Files> {
+pub(crate) fn prefix_files(dirs: &BTreeMap<String, CurrentDir>) -> Result<layout::Files> {
     let mut files = BTreeMap::new();
     let mut index = Vec::new();
     for (dir, state) in dirs {
@@ -248,7 +248,7 @@ fn prefix_files(dirs: &BTreeMap<String, CurrentDir>) -> Result<layout::Files> {
 }
 
 /// Whether two versions of a directory hold the same files (compared by blob id).
-fn same_files(a: &layout::DirFiles, b: &layout::DirFiles) -> bool {
+pub(crate) fn same_files(a: &layout::DirFiles, b: &layout::DirFiles) -> bool {
     let ids = |files: &layout::DirFiles| -> Vec<(String, Option<gitops_writer::BlobId>)> {
         files
             .iter()

@@ -41,6 +41,13 @@ pub enum Error {
         /// The allowed directories.
         roots: Vec<std::path::PathBuf>,
     },
+    /// The remote branch kept moving under the pass (other writers pushing): every attempt
+    /// started over from a fresh fetch and registry read, and none could push.
+    #[error("the remote branch moved under each of {attempts} attempts of the pass")]
+    Contended {
+        /// Attempts made.
+        attempts: u32,
+    },
     /// The configuration is not usable; `field` names the setting.
     #[error("invalid {field}: {reason}")]
     Config {

@@ -28,6 +28,15 @@ pub enum Change {
 }
 
 impl Change {
+    /// The deployment directory (`<model>/<channel>`) the change is in.
+    pub fn dir(&self) -> String {
+        let d = match self {
+            Change::Added(d) | Change::Rerendered(d) | Change::Removed(d) => d,
+            Change::Updated { new, .. } => new,
+        };
+        crate::Deployment::dir_of(&d.model, &d.channel)
+    }
+
     /// The MLflow UI page of the version a channel now serves (`{ui}/#/models/{model}/versions/
     /// {version}`), for changes that serve a version.
     pub fn link(&self, ui: &str) -> Option<String> {

@@ -13,6 +13,7 @@ pub struct Metrics {
     commits: AtomicU64,
     changes: AtomicU64,
     version_problems: AtomicU64,
+    pending_reviews: AtomicU64,
     last_pass_ms: AtomicU64,
     last_success_unix: AtomicU64,
     failing: AtomicBool,
@@ -39,6 +40,9 @@ impl Metrics {
                 if !report.unchanged_registry {
                     self.version_problems
                         .store(report.problems.len() as u64, Ordering::Relaxed);
+                    let pending = report.reviews.iter().filter(|r| r.state.is_pending());
+                    self.pending_reviews
+                        .store(pending.count() as u64, Ordering::Relaxed);
                 }
                 let now = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
@@ -98,6 +102,12 @@ impl Metrics {
             "gauge",
             "Versions skipped in the last pass that read the registry.",
             get(&self.version_problems).to_string(),
+        );
+        metric(
+            "mlflow_gitops_pending_reviews",
+            "gauge",
+            "Review branches of gated channels waiting for a human merge.",
+            get(&self.pending_reviews).to_string(),
         );
         metric(
             "mlflow_gitops_last_pass_duration_seconds",

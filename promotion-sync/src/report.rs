@@ -107,6 +107,8 @@ pub struct PassReport {
     /// Traffic splits served otherwise than configured (a channel of the split has no promoted
     /// version), and how they were served.
     pub notes: Vec<String>,
+    /// The review branches of gated channels: opened, updated, still pending or closed.
+    pub reviews: Vec<crate::Review>,
     /// Wall time.
     #[serde(with = "millis")]
     pub elapsed: Duration,

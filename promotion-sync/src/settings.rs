@@ -33,6 +33,13 @@ pub struct Settings {
     /// The MLflow UI's URL (`https://mlflow.example.com`): commit messages then link each served
     /// version's page (default: none).
     pub mlflow_ui_url: Option<String>,
+    /// Channels whose changes need a human's approval (`production`): each change of one goes to
+    /// its own review branch, `mlflow-gitops/review/<prefix>/<model>/<channel>`, and reaches
+    /// the target branch only when a human merges it (default: none). Needs `push`.
+    pub review: std::collections::BTreeSet<String>,
+    /// git push options sent with every review branch push, e.g. GitLab's
+    /// `merge_request.create` and `merge_request.target=main` (default: none).
+    pub push_options: Vec<String>,
 }
 
 impl Settings {
@@ -52,6 +59,8 @@ impl Settings {
             local_source_roots: None,
             serving: crate::ServingConfig::default(),
             mlflow_ui_url: None,
+            review: Default::default(),
+            push_options: Vec::new(),
         }
     }
 
@@ -71,6 +80,53 @@ impl Settings {
         if redaction::has_userinfo(url) || url.contains(char::is_whitespace) {
             return Err(invalid(
                 "no credentials or spaces: it is written into every commit message",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The review settings, checked: channel names that can name a directory, push options git
+    /// can send (one line each), and a review branch root git accepts.
+    pub(crate) fn check_review(&self) -> crate::Result<()> {
+        let invalid = |field: &str, reason: String| crate::Error::Config {
+            field: field.into(),
+            reason,
+        };
+        if let Some(bad) = self
+            .review
+            .iter()
+            .find(|c| c.trim().is_empty() || c.contains('/'))
+        {
+            return Err(invalid("review", format!("{bad:?} is not a channel name")));
+        }
+        if let Some(bad) = self
+            .push_options
+            .iter()
+            .find(|o| o.is_empty() || o.contains(['\n', '\r', '\0']))
+        {
+            return Err(invalid(
+                "push_options",
+                format!("{bad:?}: a push option is one non-empty line"),
+            ));
+        }
+        let root = format!(
+            "{}/{}",
+            crate::REVIEW_BRANCH_ROOT,
+            self.prefix.trim_matches('/')
+        );
+        let plain = root.split('/').all(|segment| {
+            !segment.is_empty()
+                && !segment.starts_with('.')
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        });
+        if !self.review.is_empty() && !plain {
+            return Err(invalid(
+                "review",
+                format!(
+                    "the review branches would be named {root}/…, which git refuses: use a prefix of ASCII letters, digits, `-`, `_` and `.`"
+                ),
             ));
         }
         Ok(())

@@ -13,6 +13,7 @@ use crate::environment::Packages;
 use crate::layout::TargetProbe;
 use crate::mirroring::Mirroring;
 use crate::pass_cache::PassCache;
+use crate::review::Gate;
 use crate::settings::Settings;
 
 /// Builds a [`Reconciler`] (see [`Reconciler::builder`]).
@@ -110,10 +111,15 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> ReconcilerBuilder<R, W>
             installs: target.installs_packages(),
             checked: Default::default(),
         };
-        // The serving configuration shapes the output too: a change of it is no clean pass.
-        let cache = self
-            .cache
-            .map(|cache| cache.with_identity(&settings.serving.digest()));
+        settings.check_review()?;
+        let gate = Gate::new(&settings.review, &settings.prefix);
+        // The serving configuration and the gated channels shape the output too: a change of
+        // either is no clean pass.
+        let mut identity = settings.serving.digest();
+        if gate.is_on() {
+            identity.push_str(&format!(" review {:?}", settings.review));
+        }
+        let cache = self.cache.map(|cache| cache.with_identity(&identity));
         Ok(Reconciler {
             registry: self.registry,
             writer: Arc::new(Mutex::new(self.writer)),
@@ -124,6 +130,7 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> ReconcilerBuilder<R, W>
             last_clean: None,
             cache,
             published: None,
+            gate,
         })
     }
 }

@@ -6,10 +6,10 @@ mod builder;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use artifact_store::collect_garbage;
-use gitops_writer::{ChangeSet, CommitInfo, GitOpsWriter, Outcome};
+use gitops_writer::{ChangeSet, CommitInfo, GitOpsWriter, Outcome, Proposal, PushAttempt};
 use manifests_core::ServingTarget;
 use registry_reader::{Fingerprint, ModelRegistry};
 
@@ -23,6 +23,7 @@ use crate::mirroring::Mirroring;
 use crate::pass_cache::PassCache;
 use crate::phases::Phases;
 use crate::report::{Commit, PassReport, Plan, Problem, registry_problems};
+use crate::review::{self, Gate, Review, ReviewState};
 use crate::serving_config;
 use crate::settings::Settings;
 use crate::{Error, Result};
@@ -41,6 +42,20 @@ pub struct Reconciler<R, W> {
     last_clean: Option<Fingerprint>,
     cache: Option<PassCache>,
     published: Option<Published>,
+    /// The gated channels (`Settings::review`) and their branches.
+    gate: Gate,
+}
+
+/// How many times a pass starts over when the remote moves under it before it fails.
+const MAX_PASS_ATTEMPTS: u32 = 6;
+
+/// Up to half of `backoff`, from the clock's nanoseconds: enough to break a lockstep.
+fn jitter(backoff: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .subsec_nanos();
+    backoff.mul_f64(f64::from(nanos % 1000) / 2000.0)
 }
 
 /// What the remote's managed prefix holds after this process's last published pass (blob ids,
@@ -69,24 +84,53 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> Reconciler<R, W> {
     /// in one commit or not at all; a bad version is reported and its channels keep what they
     /// served; a failure of the registry, the mirror root or git fails the whole pass with nothing
     /// partial committed.
+    ///
+    /// When the remote branch moved since it was read (another replica or a human pushed), the
+    /// commit is dropped and the pass starts over from a fresh fetch and a fresh registry read,
+    /// instead of re-applying files derived from an older read: two replicas of the daemon never
+    /// undo each other's commits.
     pub async fn run_once(&mut self) -> Result<PassReport> {
         let started = Instant::now();
+        let mut backoff = Duration::from_millis(50);
+        for attempt in 1..=MAX_PASS_ATTEMPTS {
+            if let Some(report) = self.pass(started, attempt > 1).await? {
+                return Ok(report);
+            }
+            tracing::info!(attempt, "the remote moved during the pass: starting over");
+            // Jitter keeps two replicas that collided from colliding again in lockstep.
+            tokio::time::sleep(backoff + jitter(backoff)).await;
+            backoff = backoff.saturating_mul(2);
+        }
+        Err(Error::Contended {
+            attempts: MAX_PASS_ATTEMPTS,
+        })
+    }
+
+    /// One attempt of a pass; None when the remote moved under it (nothing was pushed).
+    async fn pass(&mut self, started: Instant, moved: bool) -> Result<Option<PassReport>> {
         let fingerprint = self.registry.fingerprint().await?;
-        if self
-            .nothing_changed_since_a_clean_pass(&fingerprint)
-            .await?
+        if !moved
+            && self
+                .nothing_changed_since_a_clean_pass(&fingerprint)
+                .await?
         {
             self.last_clean = Some(fingerprint);
-            return Ok(PassReport {
+            return Ok(Some(PassReport {
                 unchanged_registry: true,
                 elapsed: started.elapsed(),
                 ..Default::default()
-            });
+            }));
         }
         if let Some(cache) = &self.cache {
             cache.clear();
         }
         let mut phases = Phases::new(started);
+        // Fetched before the registry is read, so what is committed on a head never comes from
+        // an older read than the commits under it. Review mode also needs to see human merges.
+        if moved || self.gate.is_on() {
+            self.git(|w| Ok(w.refresh()?)).await?;
+            phases.mark("fetch");
+        }
         let promoted = self.registry.promoted(&self.settings.filter).await?;
         phases.mark("registry");
         let (mut current, index_complete) = self.current_state(true).await?;
@@ -103,6 +147,12 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> Reconciler<R, W> {
             .await?;
         phases.mark("mirror");
         problems.extend(mirrors.problems);
+        // What the target holds for gated channels, before the desired state takes its files.
+        let on_target: BTreeMap<String, CurrentDir> = current
+            .iter()
+            .filter(|(dir, _)| self.gate.gates(dir))
+            .map(|(dir, state)| (dir.clone(), state.clone()))
+            .collect();
         let Desired {
             files,
             changes,
@@ -119,6 +169,13 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> Reconciler<R, W> {
         // What the desired state was made from goes before the commit is built beside it.
         drop((current, wanted, mirrors.ready, committed));
         phases.mark("render");
+        let (files, dirs, changes, proposals) = if self.gate.is_on() {
+            let split = review::split(&self.gate, dirs, on_target, changes);
+            let files = crate::desired::prefix_files(&split.target)?;
+            (files, split.target, split.changes, split.proposals)
+        } else {
+            (files, dirs, changes, Vec::new())
+        };
 
         let mut report = PassReport {
             deployments: dirs.len(),
@@ -130,9 +187,20 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> Reconciler<R, W> {
         if report.commit.is_some() {
             phases.mark("commit");
             if self.settings.push {
-                report.pushed = self.git(|w| Ok(w.push()?.pushed)).await?;
+                match self.git(|w| Ok(w.push_once()?)).await? {
+                    PushAttempt::Moved => return Ok(None),
+                    PushAttempt::Pushed(id) => report.pushed = Some(id),
+                    PushAttempt::Nothing => {}
+                }
                 phases.mark("push");
             }
+        }
+        if self.settings.push && self.gate.is_on() {
+            match self.review(&dirs, proposals, &problems).await? {
+                Some(reviews) => report.reviews = reviews,
+                None => return Ok(None),
+            }
+            phases.mark("review");
         }
         if let Some(keep) = self.settings.keep_mirrors {
             let referenced = self.mirroring.referenced(served_mirrors(&dirs));
@@ -146,15 +214,75 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> Reconciler<R, W> {
         }
         report.problems = problems;
         // A pass with problems is repeated at the next poll even if the registry stays the same:
-        // missing artifacts may arrive, a flaky store may recover.
-        self.last_clean = report.problems.is_empty().then_some(fingerprint);
+        // missing artifacts may arrive, a flaky store may recover. So is one with pending
+        // reviews: a human merge changes nothing in the registry.
+        let pending = report.reviews.iter().any(|r| r.state.is_pending());
+        self.last_clean = (report.problems.is_empty() && !pending).then_some(fingerprint);
         // Only a state the remote holds can be trusted by the next process.
         if published && self.last_clean.is_some() {
             self.record_clean_pass(&fingerprint).await?;
         }
         report.elapsed = started.elapsed();
         tracing::debug!(phases = %phases, deployments = report.deployments, "pass timing");
-        Ok(report)
+        Ok(Some(report))
+    }
+
+    /// Pushes each proposal to its review branch (on the target's new head) and deletes the
+    /// review branches nothing is proposed on any more; None when a branch moved under it.
+    async fn review(
+        &self,
+        target: &BTreeMap<String, CurrentDir>,
+        proposals: Vec<review::Proposed>,
+        problems: &[Problem],
+    ) -> Result<Option<Vec<Review>>> {
+        let root = self.gate.branch_root.clone();
+        let listed = self.git(move |w| Ok(w.review_branches(&root)?)).await?;
+        let mut reviews = Vec::new();
+        let mut proposed = BTreeSet::new();
+        for proposal in proposals {
+            let branch = self.gate.branch(&proposal.dir);
+            let mut change = ChangeSet::new(&self.settings.prefix)?;
+            for (path, file) in
+                crate::desired::prefix_files(&review::with_proposal(target, &proposal))?
+            {
+                change.insert_file(&path, file)?;
+            }
+            let info = self.commit_info(&proposal.changes, problems)?;
+            let options = self.settings.push_options.clone();
+            let on = branch.clone();
+            let outcome = self
+                .git(move |w| Ok(w.propose(&on, &change, &info, &options)?))
+                .await?;
+            let state = match outcome {
+                Proposal::Moved => return Ok(None),
+                // The target holds it already: the branch, if any, is closed below.
+                Proposal::OnTarget => continue,
+                Proposal::Unchanged { .. } => ReviewState::Pending,
+                Proposal::Pushed { created: true, .. } => ReviewState::Opened,
+                Proposal::Pushed { created: false, .. } => ReviewState::Updated,
+            };
+            proposed.insert(branch.clone());
+            reviews.push(Review {
+                branch,
+                changes: proposal.changes.iter().map(Change::line).collect(),
+                state,
+            });
+        }
+        for branch in listed.into_keys() {
+            if !self.gate.manages(&branch) || proposed.contains(&branch) {
+                continue;
+            }
+            let on = branch.clone();
+            if !self.git(move |w| Ok(w.delete_branch(&on)?)).await? {
+                return Ok(None);
+            }
+            reviews.push(Review {
+                branch,
+                changes: Vec::new(),
+                state: ReviewState::Closed,
+            });
+        }
+        Ok(Some(reviews))
     }
 
     /// What a pass would write, without copying or committing anything.
@@ -304,16 +432,7 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> Reconciler<R, W> {
         for (path, file) in files {
             change.insert_file(&path, file)?;
         }
-        let info = CommitInfo {
-            author: self.settings.author.clone(),
-            committer: self.settings.author.clone(),
-            message: commit_message(
-                &self.settings.prefix,
-                changes,
-                problems,
-                self.settings.mlflow_ui_url.as_deref(),
-            )?,
-        };
+        let info = self.commit_info(changes, problems)?;
         // The change set moves into the git step and is dropped there: the writer keeps what a
         // push may need by id, so the rendered bytes go before the push.
         let outcome = self.git(move |w| Ok(w.apply(&change, &info)?)).await?;
@@ -331,6 +450,20 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> Reconciler<R, W> {
                 removed,
                 changes: changes.iter().map(Change::line).collect(),
             }),
+        })
+    }
+
+    /// The author, committer and message of a commit of `changes`.
+    fn commit_info(&self, changes: &[Change], problems: &[Problem]) -> Result<CommitInfo> {
+        Ok(CommitInfo {
+            author: self.settings.author.clone(),
+            committer: self.settings.author.clone(),
+            message: commit_message(
+                &self.settings.prefix,
+                changes,
+                problems,
+                self.settings.mlflow_ui_url.as_deref(),
+            )?,
         })
     }
 

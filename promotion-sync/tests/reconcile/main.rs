@@ -1,7 +1,9 @@
 //! The reconcile pass on real components: a registry made by MLflow, SeaweedFS for the mirror,
 //! a bare git remote.
 
+mod ha;
 mod profiles;
+mod review;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -204,6 +204,21 @@ pub struct PipelineArgs {
     /// exported secret key, verified with a keyring) [default: ssh].
     #[arg(long, env = "MLFLOW_GITOPS_SIGN_FORMAT")]
     pub sign_format: Option<String>,
+    /// Channels whose changes need a human's approval, comma-separated (`production`): each
+    /// change of one is pushed to its own branch, mlflow-gitops/review/PREFIX/MODEL/CHANNEL, and
+    /// reaches --branch when a human merges it (without --push, gated changes are left out).
+    #[arg(long, env = "MLFLOW_GITOPS_REVIEW", value_delimiter = ',')]
+    pub review: Option<Vec<String>>,
+    /// A git push option sent with every review branch push; repeat for several (GitLab:
+    /// `merge_request.create`, `merge_request.target=main`, `merge_request.title=…`). The
+    /// variable holds one option per line.
+    #[arg(
+        long = "push-option",
+        value_name = "OPT",
+        env = "MLFLOW_GITOPS_PUSH_OPTION",
+        value_delimiter = '\n'
+    )]
+    pub push_option: Option<Vec<String>>,
     /// Remove mirrors no deployment uses, keeping the newest N per model (off by default).
     #[arg(long, env = "MLFLOW_GITOPS_KEEP_MIRRORS")]
     pub keep_mirrors: Option<usize>,

@@ -54,6 +54,8 @@ pub fn merge(args: PipelineArgs) -> Outcome<PipelineArgs> {
         mlflow_ui_url: args.mlflow_ui_url.or(file.mlflow_ui_url),
         sign_key: args.sign_key.or(file.sign_key),
         sign_format: args.sign_format.or(file.sign_format),
+        review: args.review.or(file.review),
+        push_option: args.push_option.or(file.push_option),
         keep_mirrors: args.keep_mirrors.or(file.keep_mirrors),
         source_roots: args.source_roots.or(file.source_roots),
         profiles: file.profiles,
@@ -178,6 +180,15 @@ pub async fn build(args: &PipelineArgs, copier: Mirror) -> Outcome<(Sync, Option
             .map_err(|e| usage(format!("--commit-author: {e}")))?;
     }
     settings.keep_mirrors = args.keep_mirrors;
+    settings.review = args
+        .review
+        .iter()
+        .flatten()
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty())
+        .collect();
+    settings.push_options = args.push_option.clone().unwrap_or_default();
+
     settings.mlflow_ui_url = args.mlflow_ui_url.clone();
     settings.local_source_roots = Some(source_roots(args, &registry_uri)?);
     settings.serving = ServingConfig::new(

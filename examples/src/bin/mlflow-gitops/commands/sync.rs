@@ -94,6 +94,12 @@ fn print_report(report: &PassReport) {
     for note in &report.notes {
         println!("traffic: {note}");
     }
+    for review in &report.reviews {
+        println!("review {} {}", review.state.as_str(), review.branch);
+        for change in &review.changes {
+            println!("  {change}");
+        }
+    }
     for problem in &report.problems {
         eprintln!("skipped: {problem}");
     }
@@ -153,6 +159,11 @@ pub async fn watch(args: WatchArgs) -> Outcome {
                 );
                 for note in &report.notes {
                     tracing::info!(%note, "traffic split served otherwise than configured");
+                }
+                for review in &report.reviews {
+                    let state = review.state.as_str();
+                    let changes = review.changes.join("; ");
+                    tracing::info!(branch = %review.branch, state, %changes, "review");
                 }
                 for problem in &report.problems {
                     tracing::warn!(%problem, "version skipped");
