@@ -130,6 +130,9 @@ pub struct Plan {
     /// One line per deployment change, as the commit message would list them (with profiles and
     /// traffic splits).
     pub changes: Vec<String>,
+    /// Changes of gated channels that would go to review branches, as `<branch>: <change>`
+    /// (the file diff leaves them out: the target branch keeps what it holds for them).
+    pub reviews: Vec<String>,
     /// Traffic splits that would be served otherwise than configured.
     pub notes: Vec<String>,
     /// Files (relative to the prefix) that would be added, with their content.

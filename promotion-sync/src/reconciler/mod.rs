@@ -147,12 +147,7 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> Reconciler<R, W> {
             .await?;
         phases.mark("mirror");
         problems.extend(mirrors.problems);
-        // What the target holds for gated channels, before the desired state takes its files.
-        let on_target: BTreeMap<String, CurrentDir> = current
-            .iter()
-            .filter(|(dir, _)| self.gate.gates(dir))
-            .map(|(dir, state)| (dir.clone(), state.clone()))
-            .collect();
+        let on_target = self.on_target(&current);
         let Desired {
             files,
             changes,
@@ -308,9 +303,28 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> Reconciler<R, W> {
                 .entry(d.mirror_path())
                 .or_insert_with(|| Ready::at(self.mirroring.location(d).uri()));
         }
+        let on_target = self.on_target(&current);
         let desired = desired(self.renderer(), &wanted, &assumed, &mut current, problems)?;
+        let (files, changes, reviews) = if self.gate.is_on() {
+            let split = review::split(&self.gate, desired.dirs, on_target, desired.changes);
+            let reviews = split
+                .proposals
+                .iter()
+                .flat_map(|p| {
+                    let branch = self.gate.branch(&p.dir);
+                    p.changes
+                        .iter()
+                        .map(move |c| format!("{branch}: {}", c.line()))
+                })
+                .collect();
+            let files = crate::desired::prefix_files(&split.target)?;
+            (files, split.changes, reviews)
+        } else {
+            (desired.files, desired.changes, Vec::new())
+        };
         let mut plan = Plan {
-            changes: desired.changes.iter().map(Change::line).collect(),
+            changes: changes.iter().map(Change::line).collect(),
+            reviews,
             notes: desired.notes,
             to_mirror: mirrors
                 .mirrored
@@ -320,13 +334,22 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> Reconciler<R, W> {
             problems: desired.problems,
             ..Default::default()
         };
-        let (prefix, files) = (self.settings.prefix.clone(), desired.files);
+        let prefix = self.settings.prefix.clone();
         self.git(move |writer| {
             let current = writer.current_blobs(&prefix)?;
             crate::plan::diff(writer, &files, &current, &mut plan)?;
             Ok(plan)
         })
         .await
+    }
+
+    /// What the target holds for gated channels, kept before the desired state takes its files.
+    fn on_target(&self, current: &BTreeMap<String, CurrentDir>) -> BTreeMap<String, CurrentDir> {
+        current
+            .iter()
+            .filter(|(dir, _)| self.gate.gates(dir))
+            .map(|(dir, state)| (dir.clone(), state.clone()))
+            .collect()
     }
 
     /// The versions (mirror paths) whose every channel is served by a profile with an image the

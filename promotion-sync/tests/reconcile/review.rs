@@ -66,6 +66,18 @@ async fn gated_changes_wait_on_review_branches_and_human_merges_are_kept() {
         .settings(settings)
         .build()
         .expect("a reconciler");
+    // The dry run says which changes would wait for review, and leaves them out of the diff.
+    let plan = sync.plan().await.expect("a plan");
+    assert_eq!(plan.changes.len(), 1, "{:?}", plan.changes);
+    assert!(plan.changes[0].starts_with("iris staging: new, version 1"));
+    assert_eq!(plan.reviews.len(), 1, "{:?}", plan.reviews);
+    assert!(
+        plan.reviews[0].starts_with(&format!("{BRANCH}: wine production: new, version 1")),
+        "{:?}",
+        plan.reviews
+    );
+    assert!(plan.added.keys().all(|path| !path.starts_with("wine/production/")));
+    assert!(plan.added.contains_key("iris/staging/deployment.yaml"));
     let metrics = Metrics::new();
     let mut pass = async || {
         let report = sync.run_once().await;

@@ -54,6 +54,9 @@ fn print_plan(plan: &Plan) {
     for change in &plan.changes {
         println!("would change {change}");
     }
+    for review in &plan.reviews {
+        println!("would propose {review}");
+    }
     for note in &plan.notes {
         println!("traffic: {note}");
     }
