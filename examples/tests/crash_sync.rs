@@ -5,7 +5,9 @@
 //! uninterrupted run. While each killed run goes, a watcher thread checks the same at every new
 //! remote head it sees.
 //!
-//! Commits are signed (SSH) throughout: every commit on the remote at the end verifies.
+//! Commits are signed (SSH) throughout, and Production is gated (`--review production`): every
+//! Production change goes to a review branch, which must converge as `main` does, refer only to
+//! complete mirrors, and whose every commit verifies at the end as `main`'s do.
 //!
 //! `MLFLOW_GITOPS_KILLS` sets the number of kills (default 32, half per kind of pass; the long
 //! campaign of RELIABILITY.md uses 500); `MLFLOW_GITOPS_KILL_SEED` replays a run's instants.
@@ -35,6 +37,7 @@ impl Instants {
 /// The state an uninterrupted run ends in.
 struct Reference {
     tree: String,
+    reviews: BTreeMap<String, String>,
     listing: BTreeMap<String, u64>,
 }
 
@@ -48,6 +51,7 @@ fn run_clean(scene: &Scene) -> Duration {
 fn reference(scene: &Scene) -> Reference {
     Reference {
         tree: scene.tree().expect("a pushed tree"),
+        reviews: scene.review_trees(),
         listing: scene.listing(),
     }
 }
@@ -59,9 +63,9 @@ fn kill_at(scene: &Scene, delay: Duration, reference: &Reference) -> bool {
     let violation = Arc::new(Mutex::new(None::<String>));
     std::thread::scope(|s| {
         s.spawn(|| {
-            let mut seen = scene.tree();
+            let mut seen = (scene.tree(), scene.review_trees());
             while !done.load(Ordering::SeqCst) {
-                let now = scene.tree();
+                let now = (scene.tree(), scene.review_trees());
                 if now != seen {
                     if let Err(e) =
                         scene.check_committed_mirrors(&scene.listing(), &reference.listing)
@@ -105,6 +109,11 @@ fn converged(scene: &Scene, reference: &Reference, what: &str) {
         "{what}: the rerun's tree differs from an uninterrupted run's"
     );
     assert_eq!(
+        scene.review_trees(),
+        reference.reviews,
+        "{what}: the rerun's review branches differ from an uninterrupted run's"
+    );
+    assert_eq!(
         scene.listing(),
         reference.listing,
         "{what}: the rerun's bucket differs from an uninterrupted run's"
@@ -129,11 +138,17 @@ fn killed_syncs_never_push_incomplete_mirrors_and_reruns_converge() {
     let mut scene = Scene::new(12, 256 * 1024);
     let key = testkit::signing::SigningKey::new(testkit::signing::KeyKind::Ssh);
     scene.sign_key = Some(key.key_file());
+    scene.review = Some("production".into());
     let saved = tempfile::tempdir().unwrap();
 
     // Cold: an empty bucket, remote and work directory every round.
     let cold_time = run_clean(&scene);
     let cold = reference(&scene);
+    assert_eq!(
+        cold.reviews.len(),
+        12,
+        "one review branch per Production model"
+    );
     let empty_remote = saved.path().join("empty.git");
     let mut cold_kills = 0;
     let mut rounds = 0;
@@ -159,7 +174,10 @@ fn killed_syncs_never_push_incomplete_mirrors_and_reruns_converge() {
     }
     let incremental_time = run_clean(&scene);
     let incremental = reference(&scene);
-    assert_ne!(incremental.tree, cold.tree);
+    assert_ne!(
+        (&incremental.tree, &incremental.reviews),
+        (&cold.tree, &cold.reviews)
+    );
     let mut incremental_kills = 0;
     while incremental_kills < kills - kills / 2 {
         rounds += 1;
@@ -180,9 +198,13 @@ fn killed_syncs_never_push_incomplete_mirrors_and_reruns_converge() {
             &format!("incremental pass killed at {delay:?}"),
         );
     }
-    for commit in scene.remote.log() {
-        key.verify_commit(&scene.remote.bare_path(), &commit.id)
-            .unwrap_or_else(|e| panic!("commit {} does not verify: {e}", commit.id));
+    let mut revs = vec!["main".to_owned()];
+    revs.extend(scene.review_trees().into_keys());
+    for rev in revs {
+        for commit in scene.remote.log_of(&rev) {
+            key.verify_commit(&scene.remote.bare_path(), &commit.id)
+                .unwrap_or_else(|e| panic!("{rev}: commit {} does not verify: {e}", commit.id));
+        }
     }
     scene.remote.fsck();
     eprintln!(

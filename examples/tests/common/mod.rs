@@ -15,6 +15,9 @@ use testkit::s3::{Bucket, SeaweedFs};
 /// The prefix in the bucket that holds the mirrors.
 pub const MIRRORS: &str = "models";
 
+/// Where review branches live.
+pub const REVIEW_BRANCHES: &str = "mlflow-gitops/review";
+
 /// One pipeline's world.
 pub struct Scene {
     /// Model files, as MLflow's artifact store would hold them.
@@ -31,6 +34,8 @@ pub struct Scene {
     pub repo_url: String,
     /// `--sign-key` (SSH) for every run, when set.
     pub sign_key: Option<PathBuf>,
+    /// `--review` for every run, when set (`production`).
+    pub review: Option<String>,
     file_size: usize,
 }
 
@@ -61,6 +66,7 @@ impl Scene {
             remote,
             work,
             sign_key: None,
+            review: None,
             file_size,
         }
     }
@@ -92,7 +98,12 @@ impl Scene {
             .envs(
                 self.sign_key
                     .iter()
-                    .map(|key| ("MLFLOW_GITOPS_SIGN_KEY", key)),
+                    .map(|key| ("MLFLOW_GITOPS_SIGN_KEY", key.as_os_str())),
+            )
+            .envs(
+                self.review
+                    .iter()
+                    .map(|channels| ("MLFLOW_GITOPS_REVIEW", std::ffi::OsStr::new(channels))),
             )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -128,27 +139,48 @@ impl Scene {
             .collect()
     }
 
-    /// The mirror directories (relative to [`MIRRORS`]) that the remote's `main` refers to.
-    pub fn committed_mirrors(&self) -> Vec<String> {
-        if !self.remote.branch_exists() {
-            return Vec::new();
-        }
-        let base = format!("{}/", self.bucket.uri(MIRRORS));
+    /// The review branches and their trees.
+    pub fn review_trees(&self) -> BTreeMap<String, String> {
         self.remote
-            .files("main")
-            .iter()
-            .filter(|f| f.ends_with("/deployment.yaml"))
-            .map(|f| {
-                let text = String::from_utf8(self.remote.show("main", f).unwrap()).unwrap();
-                let uri = model_uri(&text).unwrap_or_else(|| panic!("{f} names no model URI"));
-                uri.strip_prefix(&base)
-                    .unwrap_or_else(|| panic!("{f} serves {uri}, outside {base}"))
-                    .to_owned()
+            .branches(REVIEW_BRANCHES)
+            .into_keys()
+            .map(|branch| {
+                let tree = self
+                    .remote
+                    .git_remote(&["rev-parse", &format!("{branch}^{{tree}}")]);
+                (branch, tree.trim().to_owned())
             })
             .collect()
     }
 
-    /// Err naming the first mirror that `main` refers to and that is not complete in `listing`
+    /// The mirror directories (relative to [`MIRRORS`]) that the remote's `main` and review
+    /// branches refer to.
+    pub fn committed_mirrors(&self) -> Vec<String> {
+        let mut revs: Vec<String> = self.remote.branches(REVIEW_BRANCHES).into_keys().collect();
+        if self.remote.branch_exists() {
+            revs.push("main".into());
+        }
+        let base = format!("{}/", self.bucket.uri(MIRRORS));
+        let mut mirrors = Vec::new();
+        for rev in revs {
+            for f in self.remote.files(&rev) {
+                if !f.ends_with("/deployment.yaml") {
+                    continue;
+                }
+                let text = String::from_utf8(self.remote.show(&rev, &f).unwrap()).unwrap();
+                let uri = model_uri(&text).unwrap_or_else(|| panic!("{f} names no model URI"));
+                let mirror = uri
+                    .strip_prefix(&base)
+                    .unwrap_or_else(|| panic!("{f} serves {uri}, outside {base}"));
+                mirrors.push(mirror.to_owned());
+            }
+        }
+        mirrors.sort();
+        mirrors.dedup();
+        mirrors
+    }
+
+    /// Err naming the first mirror that `main` or a review branch refers to and that is not complete in `listing`
     /// compared with `reference` (a listing made by an uninterrupted run).
     pub fn check_committed_mirrors(
         &self,
@@ -167,7 +199,7 @@ impl Scene {
             for (path, size) in expected {
                 if listing.get(path) != Some(size) {
                     return Err(format!(
-                        "main refers to {mirror}, but {path} is {:?} (want {size} bytes)",
+                        "the remote refers to {mirror}, but {path} is {:?} (want {size} bytes)",
                         listing.get(path)
                     ));
                 }

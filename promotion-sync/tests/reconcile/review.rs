@@ -76,7 +76,11 @@ async fn gated_changes_wait_on_review_branches_and_human_merges_are_kept() {
         "{:?}",
         plan.reviews
     );
-    assert!(plan.added.keys().all(|path| !path.starts_with("wine/production/")));
+    assert!(
+        plan.added
+            .keys()
+            .all(|path| !path.starts_with("wine/production/"))
+    );
     assert!(plan.added.contains_key("iris/staging/deployment.yaml"));
     let metrics = Metrics::new();
     let mut pass = async || {
