@@ -33,6 +33,8 @@ pub struct Settings {
     /// The MLflow UI's URL (`https://mlflow.example.com`): commit messages then link each served
     /// version's page (default: none).
     pub mlflow_ui_url: Option<String>,
+    /// The commit message template (default: none, the built-in message).
+    pub commit_template: Option<crate::MessageTemplate>,
     /// Channels whose changes need a human's approval (`production`): each change of one goes to
     /// its own review branch, `mlflow-gitops/review/<prefix>/<model>/<channel>`, and reaches
     /// the target branch only when a human merges it (default: none). Needs `push`.
@@ -59,6 +61,7 @@ impl Settings {
             local_source_roots: None,
             serving: crate::ServingConfig::default(),
             mlflow_ui_url: None,
+            commit_template: None,
             review: Default::default(),
             push_options: Vec::new(),
         }

@@ -478,15 +478,18 @@ impl<R: ModelRegistry, W: GitOpsWriter + Send + 'static> Reconciler<R, W> {
 
     /// The author, committer and message of a commit of `changes`.
     fn commit_info(&self, changes: &[Change], problems: &[Problem]) -> Result<CommitInfo> {
+        let (prefix, ui) = (
+            &self.settings.prefix,
+            self.settings.mlflow_ui_url.as_deref(),
+        );
+        let message = match &self.settings.commit_template {
+            Some(template) => template.render(prefix, changes, problems, ui),
+            None => commit_message(prefix, changes, problems, ui)?,
+        };
         Ok(CommitInfo {
             author: self.settings.author.clone(),
             committer: self.settings.author.clone(),
-            message: commit_message(
-                &self.settings.prefix,
-                changes,
-                problems,
-                self.settings.mlflow_ui_url.as_deref(),
-            )?,
+            message,
         })
     }
 

@@ -194,6 +194,11 @@ pub struct PipelineArgs {
     /// with the email mlflow-gitops@localhost).
     #[arg(long, env = "MLFLOW_GITOPS_COMMIT_AUTHOR")]
     pub commit_author: Option<String>,
+    /// A file holding the commit message template: text with {summary}, {changes} (required:
+    /// model, channel, version, run and UI link of each change), {problems}, {count} and
+    /// {prefix}; `{{` and `}}` for braces [default: the built-in message].
+    #[arg(long, env = "MLFLOW_GITOPS_COMMIT_TEMPLATE")]
+    pub commit_template: Option<PathBuf>,
     /// The MLflow UI's URL: each commit message then links the page of every version it serves.
     #[arg(long, env = "MLFLOW_GITOPS_MLFLOW_UI_URL")]
     pub mlflow_ui_url: Option<String>,

@@ -51,6 +51,7 @@ pub fn merge(args: PipelineArgs) -> Outcome<PipelineArgs> {
         serving_image: args.serving_image.or(file.serving_image),
         package_index: args.package_index.or(file.package_index),
         commit_author: args.commit_author.or(file.commit_author),
+        commit_template: args.commit_template.or(file.commit_template),
         mlflow_ui_url: args.mlflow_ui_url.or(file.mlflow_ui_url),
         sign_key: args.sign_key.or(file.sign_key),
         sign_format: args.sign_format.or(file.sign_format),
@@ -190,6 +191,13 @@ pub async fn build(args: &PipelineArgs, copier: Mirror) -> Outcome<(Sync, Option
     settings.push_options = args.push_option.clone().unwrap_or_default();
 
     settings.mlflow_ui_url = args.mlflow_ui_url.clone();
+    if let Some(file) = &args.commit_template {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| usage(format!("--commit-template {}: {e}", file.display())))?;
+        let template = promotion_sync::MessageTemplate::parse(&text)
+            .map_err(|e| usage(format!("--commit-template {}: {e}", file.display())))?;
+        settings.commit_template = Some(template);
+    }
     settings.local_source_roots = Some(source_roots(args, &registry_uri)?);
     settings.serving = ServingConfig::new(
         args.profiles.clone(),
