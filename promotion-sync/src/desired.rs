@@ -165,7 +165,7 @@ fn render_ready(
                         let same_version = current
                             .get(&dir)
                             .filter(|now| now.deployed.as_ref() == Some(&deployed));
-                        if same_version.is_some_and(|now| !same_files(&now.files, &files)) {
+                        if same_version.is_some_and(|now| !now.files.same_as(&files)) {
                             rerendered.insert(dir.clone());
                         }
                         files
@@ -245,23 +245,6 @@ pub(crate) fn prefix_files(dirs: &BTreeMap<String, CurrentDir>) -> Result<layout
         FileContent::bytes(layout::readme(&index)?),
     );
     Ok(files)
-}
-
-/// Whether two versions of a directory hold the same files (compared by blob id).
-pub(crate) fn same_files(a: &layout::DirFiles, b: &layout::DirFiles) -> bool {
-    let ids = |files: &layout::DirFiles| -> Vec<(String, Option<gitops_writer::BlobId>)> {
-        files
-            .iter()
-            .map(|(name, file)| {
-                let id = match &file.content {
-                    gitops_writer::Content::Bytes(bytes) => gitops_writer::BlobId::of(bytes).ok(),
-                    gitops_writer::Content::Blob(id) => Some(*id),
-                };
-                (name.to_owned(), id)
-            })
-            .collect()
-    };
-    ids(a) == ids(b)
 }
 
 /// Moves a current directory's files out (what it serves stays, for the commit message).

@@ -33,6 +33,23 @@ impl DirFiles {
         self.0.iter().map(|(name, file)| (&**name, file))
     }
 
+    /// Whether two versions of a directory hold the same files (compared by blob id).
+    pub fn same_as(&self, other: &DirFiles) -> bool {
+        let ids = |files: &DirFiles| -> Vec<(String, Option<BlobId>)> {
+            files
+                .iter()
+                .map(|(name, file)| {
+                    let id = match &file.content {
+                        gitops_writer::Content::Bytes(bytes) => BlobId::of(bytes).ok(),
+                        gitops_writer::Content::Blob(id) => Some(*id),
+                    };
+                    (name.to_owned(), id)
+                })
+                .collect()
+        };
+        ids(self) == ids(other)
+    }
+
     /// The files' contents, to change in place.
     pub fn contents_mut(&mut self) -> impl Iterator<Item = &mut FileContent> {
         self.0.iter_mut().map(|(_, file)| file)

@@ -108,7 +108,7 @@ pub struct PassReport {
     /// version), and how they were served.
     pub notes: Vec<String>,
     /// The review branches of gated channels: opened, updated, still pending or closed.
-    pub reviews: Vec<crate::Review>,
+    pub reviews: Vec<Review>,
     /// Wall time.
     #[serde(with = "millis")]
     pub elapsed: Duration,
@@ -120,6 +120,50 @@ mod millis {
         s: S,
     ) -> Result<S::Ok, S::Error> {
         s.serialize_u128(d.as_millis())
+    }
+}
+
+/// A review branch after a pass.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Review {
+    /// The branch.
+    pub branch: String,
+    /// The deployment changes it proposes, as the commit message lists them (none once closed).
+    pub changes: Vec<String>,
+    /// What the pass did with it.
+    pub state: ReviewState,
+}
+
+/// What a pass did with a review branch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewState {
+    /// Created: the change waits for a human.
+    Opened,
+    /// A newer change was committed on it (or the target's head merged into it).
+    Updated,
+    /// Already holds the change; still waiting.
+    Pending,
+    /// Deleted: the target holds what the registry wants (merged by a human, or no longer a
+    /// change).
+    Closed,
+}
+
+impl ReviewState {
+    /// `opened`, `updated`, `pending` or `closed`, as reports and JSON spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewState::Opened => "opened",
+            ReviewState::Updated => "updated",
+            ReviewState::Pending => "pending",
+            ReviewState::Closed => "closed",
+        }
+    }
+
+    /// Whether the branch still waits for a human.
+    pub fn is_pending(self) -> bool {
+        self != ReviewState::Closed
     }
 }
 

@@ -8,58 +8,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use manifests_core::k8s_label;
-use serde::Serialize;
-
 use crate::layout::CurrentDir;
 use crate::message::Change;
+use manifests_core::k8s_label;
 
 /// The branches under which review branches live: `mlflow-gitops/review/<prefix>/<model>/<channel>`.
 pub const REVIEW_BRANCH_ROOT: &str = "mlflow-gitops/review";
-
-/// A review branch after a pass.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct Review {
-    /// The branch.
-    pub branch: String,
-    /// The deployment changes it proposes, as the commit message lists them (none once closed).
-    pub changes: Vec<String>,
-    /// What the pass did with it.
-    pub state: ReviewState,
-}
-
-/// What a pass did with a review branch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReviewState {
-    /// Created: the change waits for a human.
-    Opened,
-    /// A newer change was committed on it (or the target's head merged into it).
-    Updated,
-    /// Already holds the change; still waiting.
-    Pending,
-    /// Deleted: the target holds what the registry wants (merged by a human, or no longer a
-    /// change).
-    Closed,
-}
-
-impl ReviewState {
-    /// `opened`, `updated`, `pending` or `closed`, as reports and JSON spell it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReviewState::Opened => "opened",
-            ReviewState::Updated => "updated",
-            ReviewState::Pending => "pending",
-            ReviewState::Closed => "closed",
-        }
-    }
-
-    /// Whether the branch still waits for a human.
-    pub fn is_pending(self) -> bool {
-        self != ReviewState::Closed
-    }
-}
 
 /// Which channels are gated, and where their branches go.
 #[derive(Clone, Debug, Default)]
@@ -147,7 +101,7 @@ pub(crate) fn split(
         let wanted = desired.remove(&dir);
         let held = on_target.remove(&dir);
         let same = match (&wanted, &held) {
-            (Some(wanted), Some(held)) => crate::desired::same_files(&wanted.files, &held.files),
+            (Some(wanted), Some(held)) => wanted.files.same_as(&held.files),
             (None, None) => true,
             _ => false,
         };

@@ -4,6 +4,7 @@ use gitops_writer::FileContent;
 
 use super::*;
 use crate::layout::{CurrentDir, Deployed};
+use crate::report::ReviewState;
 
 fn deployed(model: &str, channel: &str, version: u64) -> Deployed {
     Deployed {
