@@ -148,3 +148,53 @@ fn branches_are_named_per_directory_under_the_prefix() {
     assert!(!Gate::new(&BTreeSet::new(), "deployments").is_on());
     assert!(ReviewState::Updated.is_pending() && !ReviewState::Closed.is_pending());
 }
+
+/// A directory map from (model index, channel index, version) triples.
+fn dirs(entries: &[(u8, u8, u64)]) -> BTreeMap<String, CurrentDir> {
+    const CHANNELS: [&str; 3] = ["production", "staging", "champion"];
+    entries
+        .iter()
+        .map(|&(m, c, v)| dir(&format!("m{}", m % 4), CHANNELS[usize::from(c % 3)], v))
+        .collect()
+}
+
+proptest::proptest! {
+    /// Whatever the registry wants and the target holds, the target's gated directories come
+    /// out exactly as they were (nothing a human merged is undone), its ungated ones as wanted,
+    /// and each gated directory that differs is proposed once.
+    #[test]
+    fn the_target_keeps_its_gated_directories_whatever_is_wanted(
+        wanted in proptest::collection::vec((0u8..4, 0u8..3, 1u64..4), 0..12),
+        held in proptest::collection::vec((0u8..4, 0u8..3, 1u64..4), 0..12),
+    ) {
+        let gate = gate();
+        let (wanted, held) = (dirs(&wanted), dirs(&held));
+        let split = split(&gate, wanted.clone(), held.clone(), Vec::new());
+        let gated = |map: &BTreeMap<String, CurrentDir>, keep: bool| -> BTreeMap<String, CurrentDir> {
+            map.iter()
+                .filter(|(d, _)| gate.gates(d) == keep)
+                .map(|(d, s)| (d.clone(), s.clone()))
+                .collect()
+        };
+        proptest::prop_assert_eq!(gated(&split.target, true), gated(&held, true));
+        proptest::prop_assert_eq!(gated(&split.target, false), gated(&wanted, false));
+        let differing: Vec<&String> = wanted
+            .keys()
+            .chain(held.keys())
+            .filter(|d| gate.gates(d))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .filter(|d| match (wanted.get(*d), held.get(*d)) {
+                (Some(w), Some(h)) => !w.files.same_as(&h.files),
+                (None, None) => false,
+                _ => true,
+            })
+            .collect();
+        let proposed: Vec<&String> = split.proposals.iter().map(|p| &p.dir).collect();
+        proptest::prop_assert_eq!(proposed, differing);
+        for proposal in &split.proposals {
+            let on_branch = with_proposal(&split.target, proposal);
+            proptest::prop_assert_eq!(on_branch.get(&proposal.dir), wanted.get(&proposal.dir));
+        }
+    }
+}
