@@ -37,6 +37,8 @@
 //! - **Never a force push.** A push rejected as non-fast-forward fetches the new head, re-applies
 //!   the same change set on it (so a human's commit elsewhere in the repository is kept) and tries
 //!   again, with bounded retries and backoff ([`Error::Contended`] when the remote keeps moving).
+//!   A caller whose files may be older than the new head uses [`GitOpsWriter::push_once`]
+//!   instead, which drops the commit so the files can be derived again.
 //! - **Crash safety**: see [`GixWriter`]; killed at any instant, the next run converges.
 //! - **Unchanged files need not be read or held**: [`GitOpsWriter::current_blobs`] lists the
 //!   subtree by [`BlobId`] from tree objects alone, and [`ChangeSet::insert_blob`] keeps a file by
