@@ -100,6 +100,40 @@ impl GitRemote {
         git(&clone, &["rev-parse", "HEAD"]).trim().to_owned()
     }
 
+    /// Like [`human_commit`](Self::human_commit) while daemons push too: a push that loses the
+    /// race is rebased on the new head and tried again.
+    pub fn human_commit_retrying(&self, path: &str, content: &str, message: &str) -> String {
+        let clone = self.clone_path();
+        git(&clone, &["fetch", "--quiet", "origin"]);
+        git(
+            &clone,
+            &[
+                "checkout",
+                "--quiet",
+                "-B",
+                BRANCH,
+                &format!("origin/{BRANCH}"),
+            ],
+        );
+        let file = clone.join(path);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent).expect("testkit: mkdir in clone");
+        }
+        std::fs::write(&file, content).expect("testkit: write in clone");
+        git(&clone, &["add", "--", path]);
+        git(&clone, &["commit", "--quiet", "-m", message]);
+        for _ in 0..50 {
+            if git_status(
+                &clone,
+                &["push", "--quiet", "origin", &format!("HEAD:{BRANCH}")],
+            ) {
+                return git(&clone, &["rev-parse", "HEAD"]).trim().to_owned();
+            }
+            git(&clone, &["pull", "--quiet", "--rebase", "origin", BRANCH]);
+        }
+        panic!("testkit: the human's push lost the race 50 times");
+    }
+
     /// Whether the remote has a `main` branch yet.
     pub fn branch_exists(&self) -> bool {
         git_status(
@@ -254,6 +288,20 @@ impl GitRemote {
             &["push", "--quiet", "origin", &format!("HEAD:{BRANCH}")],
         );
         git(&clone, &["rev-parse", "HEAD"]).trim().to_owned()
+    }
+
+    /// The commits by `author` along the first-parent history of `rev`, oldest first: what a
+    /// branch's own writer made, without the target's history below a review branch's merges.
+    pub fn first_parent_commits(&self, rev: &str, author: &str) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .git_remote(&["log", "--first-parent", "--format=%H%x1f%an", rev])
+            .lines()
+            .filter_map(|line| line.split_once('\x1f'))
+            .filter(|(_, name)| *name == author)
+            .map(|(id, _)| id.to_owned())
+            .collect();
+        ids.reverse();
+        ids
     }
 
     /// Whether `ancestor` is in the history of `rev` in the remote.

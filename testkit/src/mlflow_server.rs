@@ -95,6 +95,18 @@ impl MlflowServer {
         )
     }
 
+    /// Sets tag `key` of `model` `version` through the REST API (a promotion that is fast to
+    /// make: tags are rendered into the manifests); panics unless the server says 200.
+    pub fn set_version_tag(&self, model: &str, version: u64, key: &str, value: &str) {
+        let body = serde_json::json!({
+            "name": model, "version": version.to_string(), "key": key, "value": value,
+        });
+        let (status, answer) = self
+            .rest("POST", "model-versions/set-tag", &body.to_string())
+            .expect("testkit: the MLflow server answers");
+        assert_eq!(status, 200, "testkit: set-tag: {answer}");
+    }
+
     fn port(&self) -> u16 {
         self.url
             .rsplit(':')

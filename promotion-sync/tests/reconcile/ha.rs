@@ -41,31 +41,17 @@ fn step(remote: &GitRemote, rev: &str, path: &str) -> Option<u64> {
 }
 
 /// The steps of `path` along the first-parent history of `rev`, at the bot's commits that hold
-/// it, oldest first.
+/// it (not the target's history below a review branch's merges), oldest first.
 fn steps_along(remote: &GitRemote, rev: &str, path: &str) -> Vec<u64> {
-    let mut first_parent = Vec::new();
-    let log = remote.log_of(rev);
-    let by_id: std::collections::BTreeMap<&str, &testkit::git::Commit> =
-        log.iter().map(|c| (c.id.as_str(), c)).collect();
-    let mut at = log.first().map(|c| c.id.as_str());
-    while let Some(id) = at {
-        let commit = by_id[id];
-        // Commits without the file: the target's history below a review branch.
-        if let (true, Some(step)) = (commit.author == "mlflow-gitops", step(remote, id, path)) {
-            first_parent.push(step);
-        }
-        at = commit.parents.first().map(String::as_str);
-    }
-    first_parent.reverse();
-    first_parent
+    remote
+        .first_parent_commits(rev, "mlflow-gitops")
+        .iter()
+        .filter_map(|id| step(remote, id, path))
+        .collect()
 }
 
 fn set_step(server: &MlflowServer, step: u64) {
-    let body = format!(r#"{{"name": "wine", "version": "1", "key": "step", "value": "{step}"}}"#);
-    let (status, answer) = server
-        .rest("POST", "model-versions/set-tag", &body)
-        .expect("the server answers");
-    assert_eq!(status, 200, "{answer}");
+    server.set_version_tag("wine", 1, "step", &step.to_string());
 }
 
 async fn replica(
