@@ -64,7 +64,7 @@ impl Manifest {
 
     /// The object as one YAML document.
     pub fn to_yaml(&self) -> Result<String> {
-        yaml::to_document(&self.body, &self.key.to_string())
+        yaml::value_to_document(&self.body, &self.key.to_string())
     }
 }
 
