@@ -228,6 +228,22 @@ impl GitCli {
         }
     }
 
+    /// `git fetch` of one refspec from the remote.
+    fn fetch_refspec(&self, git_dir: &Path, refspec: &str) -> Result<(), Error> {
+        let fail = |message: String| Error::Fetch {
+            remote: self.redacted.clone(),
+            message,
+        };
+        let mut fetch = self.git(git_dir)?;
+        fetch.args(["fetch", "--quiet", "--no-tags", "--", &self.url, refspec]);
+        let (ok, _, stderr) = self.run(fetch).map_err(fail)?;
+        if ok {
+            Ok(())
+        } else {
+            Err(fail(stderr.trim().to_owned()))
+        }
+    }
+
     /// Sets (or, with None, removes) the tracking ref of a branch just pushed or deleted.
     fn track(&self, git_dir: &Path, branch: &str, commit: Option<&str>) -> Result<(), Error> {
         let tracking = format!("refs/remotes/origin/{branch}");
@@ -287,21 +303,8 @@ impl Transport for GitCli {
             let _ = self.run(delete);
             return Ok(false);
         }
-        let mut fetch = self.git(git_dir)?;
-        fetch.args([
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            "--",
-            &self.url,
-            &format!("+refs/heads/{branch}:{tracking}"),
-        ]);
-        let (ok, _, stderr) = self.run(fetch).map_err(fail)?;
-        if ok {
-            Ok(true)
-        } else {
-            Err(fail(stderr.trim().to_owned()))
-        }
+        self.fetch_refspec(git_dir, &format!("+refs/heads/{branch}:{tracking}"))?;
+        Ok(true)
     }
 
     fn push(
@@ -351,19 +354,10 @@ impl Transport for GitCli {
             })
             .collect();
         if !heads.is_empty() {
-            let mut fetch = self.git(git_dir)?;
-            fetch.args([
-                "fetch",
-                "--quiet",
-                "--no-tags",
-                "--",
-                &self.url,
+            self.fetch_refspec(
+                git_dir,
                 &format!("+{pattern}:refs/remotes/origin/{prefix}/*"),
-            ]);
-            let (ok, _, stderr) = self.run(fetch).map_err(fail)?;
-            if !ok {
-                return Err(fail(stderr.trim().to_owned()));
-            }
+            )?;
         }
         Ok(heads)
     }

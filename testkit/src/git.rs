@@ -103,18 +103,7 @@ impl GitRemote {
     /// Like [`human_commit`](Self::human_commit) while daemons push too: a push that loses the
     /// race is rebased on the new head and tried again.
     pub fn human_commit_retrying(&self, path: &str, content: &str, message: &str) -> String {
-        let clone = self.clone_path();
-        git(&clone, &["fetch", "--quiet", "origin"]);
-        git(
-            &clone,
-            &[
-                "checkout",
-                "--quiet",
-                "-B",
-                BRANCH,
-                &format!("origin/{BRANCH}"),
-            ],
-        );
+        let clone = self.fresh_main();
         let file = clone.join(path);
         if let Some(parent) = file.parent() {
             std::fs::create_dir_all(parent).expect("testkit: mkdir in clone");
@@ -132,6 +121,15 @@ impl GitRemote {
             git(&clone, &["pull", "--quiet", "--rebase", "origin", BRANCH]);
         }
         panic!("testkit: the human's push lost the race 50 times");
+    }
+
+    /// Fetches into the clone and checks out the remote's `main` there; returns the clone's path.
+    fn fresh_main(&self) -> PathBuf {
+        let clone = self.clone_path();
+        git(&clone, &["fetch", "--quiet", "origin"]);
+        let tracking = format!("origin/{BRANCH}");
+        git(&clone, &["checkout", "--quiet", "-B", BRANCH, &tracking]);
+        clone
     }
 
     /// Whether the remote has a `main` branch yet.
@@ -267,18 +265,7 @@ impl GitRemote {
     /// Merges `branch` into `main` in the clone as a human would (a plain `git merge`, which
     /// fast-forwards when it can) and pushes `main`. Returns the new head.
     pub fn human_merge(&self, branch: &str) -> String {
-        let clone = self.clone_path();
-        git(&clone, &["fetch", "--quiet", "origin"]);
-        git(
-            &clone,
-            &[
-                "checkout",
-                "--quiet",
-                "-B",
-                BRANCH,
-                &format!("origin/{BRANCH}"),
-            ],
-        );
+        let clone = self.fresh_main();
         git(
             &clone,
             &["merge", "--quiet", "--no-edit", &format!("origin/{branch}")],
