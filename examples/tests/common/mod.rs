@@ -154,7 +154,7 @@ impl Scene {
     }
 
     /// The mirror directories (relative to [`MIRRORS`]) that the remote's `main` and review
-    /// branches refer to.
+    /// branches refer to, once per deployment that refers to it.
     pub fn committed_mirrors(&self) -> Vec<String> {
         let mut revs: Vec<String> = self.remote.branches(REVIEW_BRANCHES).into_keys().collect();
         if self.remote.branch_exists() {
@@ -175,8 +175,6 @@ impl Scene {
                 mirrors.push(mirror.to_owned());
             }
         }
-        mirrors.sort();
-        mirrors.dedup();
         mirrors
     }
 
