@@ -17,7 +17,7 @@ use manifests_core::ManifestSet;
 use manifests_core::meta::ANNOTATION_PREFIX;
 use testkit::databases::Backend;
 use testkit::git::GitRemote;
-use testkit::mlflow::{ModelSpec, Scenario, VersionSpec};
+use testkit::mlflow::Scenario;
 use testkit::mlflow_server::MlflowServer;
 
 const BRANCH: &str = "mlflow-gitops/review/deployments/wine/production";
@@ -48,16 +48,7 @@ impl Drop for Replicas {
 
 #[test]
 fn two_watch_processes_commit_each_promotion_once() {
-    let registry = Scenario::new()
-        .model(
-            ModelSpec::new("wine").version(
-                VersionSpec::logged_model()
-                    .stage("Production")
-                    .alias("champion")
-                    .tag("step", "0"),
-            ),
-        )
-        .build(Backend::Sqlite);
+    let registry = Scenario::stepped_wine().build(Backend::Sqlite);
     let server = MlflowServer::start(&registry);
     let remote = GitRemote::new();
     remote.human_commit("README.md", "# platform\n", "by a human");

@@ -153,6 +153,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn review_settings_git_cannot_use_are_refused_naming_them() {
+        let refused = |edit: &dyn Fn(&mut Settings)| {
+            let mut settings = Settings::new("team");
+            settings.review = ["production".to_owned()].into();
+            edit(&mut settings);
+            settings.check_review().unwrap_err().to_string()
+        };
+        let error = refused(&|s| s.push_options = vec!["merge_request.title=a\nb".into()]);
+        assert!(
+            error.contains("push_options") && error.contains("one non-empty line"),
+            "{error}"
+        );
+        let error = refused(&|s| {
+            s.review.insert("team/prod".into());
+        });
+        assert!(
+            error.contains("\"team/prod\" is not a channel name"),
+            "{error}"
+        );
+        let error = refused(&|s| s.prefix = "my deployments".into());
+        assert!(
+            error.contains("mlflow-gitops/review/my deployments"),
+            "{error}"
+        );
+        let mut fine = Settings::new("team");
+        fine.review = ["production".to_owned()].into();
+        fine.push_options = vec!["merge_request.create".into()];
+        assert!(fine.check_review().is_ok());
+    }
+
+    #[test]
     fn the_repository_root_is_no_prefix() {
         for root in ["", "/", "//"] {
             let mut settings = Settings::new("team");

@@ -179,6 +179,22 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// `wine` version 1 in Production with alias `champion` and tag `step=0`: a promotion
+    /// made by setting `step` to a growing number ([`MlflowServer::set_version_tag`]), whose
+    /// value, rendered into the manifests, shows any undo as a value going down.
+    ///
+    /// [`MlflowServer::set_version_tag`]: crate::mlflow_server::MlflowServer::set_version_tag
+    pub fn stepped_wine() -> Self {
+        Scenario::new().model(
+            ModelSpec::new("wine").version(
+                VersionSpec::logged_model()
+                    .stage("Production")
+                    .alias("champion")
+                    .tag("step", "0"),
+            ),
+        )
+    }
+
     /// An empty scenario.
     pub fn new() -> Self {
         Self::default()

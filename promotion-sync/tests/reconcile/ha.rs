@@ -16,7 +16,7 @@ use promotion_sync::{Reconciler, Settings};
 use registry_reader::SqlRegistry;
 use testkit::databases::Backend;
 use testkit::git::GitRemote;
-use testkit::mlflow::{ModelSpec, Scenario, VersionSpec};
+use testkit::mlflow::Scenario;
 use testkit::mlflow_server::MlflowServer;
 use testkit::s3::{Bucket, SeaweedFs};
 
@@ -71,16 +71,7 @@ async fn replica(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_commit_each_change_once_and_never_undo_each_other() {
-    let registry = Scenario::new()
-        .model(
-            ModelSpec::new("wine").version(
-                VersionSpec::logged_model()
-                    .stage("Production")
-                    .alias("champion")
-                    .tag("step", "0"),
-            ),
-        )
-        .build(Backend::Sqlite);
+    let registry = Scenario::stepped_wine().build(Backend::Sqlite);
     let server = MlflowServer::start(&registry);
     let bucket = SeaweedFs::shared().bucket();
     let remote = GitRemote::new();
