@@ -1,6 +1,7 @@
 //! An ordered set of Kubernetes objects and its deterministic rendering.
 
 use std::collections::HashSet;
+use std::sync::OnceLock;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -9,39 +10,64 @@ use serde_json::Value;
 use crate::{Error, ObjectKey, Result, yaml};
 
 /// One object: its key and its serialized body (fields in the order the type declares them).
-#[derive(Clone, Debug, PartialEq)]
+///
+/// A typed object is written as YAML once, when it is added, without building its JSON tree:
+/// rendering thousands of objects only writes files, and the tree ([`body`](Self::body),
+/// [`decode`](Self::decode)) is read back from that YAML when something asks for it. An object
+/// read from a tree keeps the tree and writes its YAML when asked.
+#[derive(Clone, Debug)]
 pub struct Manifest {
     key: ObjectKey,
-    body: Value,
+    body: OnceLock<Value>,
+    yaml: OnceLock<String>,
+}
+
+impl PartialEq for Manifest {
+    fn eq(&self, other: &Self) -> bool {
+        // Equal YAML is equal content; different YAML may still be the same tree (a mapping's
+        // order does not matter to a tree's equality), so that case compares trees.
+        let same_text = matches!((self.yaml.get(), other.yaml.get()), (Some(a), Some(b)) if a == b);
+        self.key == other.key && (same_text || self.body() == other.body())
+    }
 }
 
 impl Manifest {
     /// Wraps an already serialized object, reading its key from the body.
     pub fn from_value(body: Value) -> Result<Self> {
-        let text = |pointer: &str, field: &'static str| {
+        let text = |pointer: &str| {
             body.pointer(pointer)
                 .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
                 .map(str::to_owned)
-                .ok_or(Error::Incomplete { field })
         };
-        let key = ObjectKey {
-            api_version: text("/apiVersion", "apiVersion")?,
-            kind: text("/kind", "kind")?,
-            namespace: text("/metadata/namespace", "metadata.namespace").ok(),
-            name: text("/metadata/name", "metadata.name")?,
-        };
-        Ok(Self { key, body })
+        let key = object_key(
+            text("/apiVersion"),
+            text("/kind"),
+            text("/metadata/namespace"),
+            text("/metadata/name"),
+        )?;
+        Ok(Self {
+            key,
+            body: OnceLock::from(body),
+            yaml: OnceLock::new(),
+        })
     }
 
     /// Serializes a typed object (k8s-openapi kinds and this crate's custom kinds carry their
     /// apiVersion and kind).
     pub fn new<T: Serialize>(object: &T) -> Result<Self> {
-        let body = serde_json::to_value(object).map_err(|e| Error::Yaml {
-            context: "object".into(),
-            message: e.to_string(),
-        })?;
-        Self::from_value(body)
+        let Some((yaml, id)) = yaml::object_to_document(object) else {
+            let body = serde_json::to_value(object).map_err(|e| Error::Yaml {
+                context: "object".into(),
+                message: e.to_string(),
+            })?;
+            return Self::from_value(body);
+        };
+        let key = object_key(id.api_version, id.kind, id.namespace, id.name)?;
+        Ok(Self {
+            key,
+            body: OnceLock::new(),
+            yaml: OnceLock::from(yaml),
+        })
     }
 
     /// The object's identity.
@@ -51,12 +77,21 @@ impl Manifest {
 
     /// The object as a JSON tree.
     pub fn body(&self) -> &Value {
-        &self.body
+        self.body.get_or_init(|| {
+            let text = self.yaml.get().map_or("", String::as_str);
+            // The YAML was written by this crate from the same object; reading it back is the
+            // tree `serde_json::to_value` builds (a property test holds the writers to that), so
+            // a failure here is a bug in the writer, not bad input.
+            yaml::from_documents::<Value>(text, "a rendered object")
+                .ok()
+                .and_then(|documents| documents.into_iter().next())
+                .expect("the YAML this crate wrote reads back as one document")
+        })
     }
 
     /// The object as a typed value, e.g. `manifest.decode::<NetworkPolicy>()`.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T> {
-        serde_json::from_value(self.body.clone()).map_err(|e| Error::Yaml {
+        serde_json::from_value(self.body().clone()).map_err(|e| Error::Yaml {
             context: self.key.to_string(),
             message: e.to_string(),
         })
@@ -64,8 +99,35 @@ impl Manifest {
 
     /// The object as one YAML document.
     pub fn to_yaml(&self) -> Result<String> {
-        yaml::value_to_document(&self.body, &self.key.to_string())
+        self.yaml_text().map(str::to_owned)
     }
+
+    fn yaml_text(&self) -> Result<&str> {
+        if let Some(text) = self.yaml.get() {
+            return Ok(text);
+        }
+        let text = yaml::value_to_document(self.body(), &self.key.to_string())?;
+        Ok(self.yaml.get_or_init(|| text))
+    }
+}
+
+/// The key of an object from its identity fields; apiVersion, kind and name must be non-empty.
+fn object_key(
+    api_version: Option<String>,
+    kind: Option<String>,
+    namespace: Option<String>,
+    name: Option<String>,
+) -> Result<ObjectKey> {
+    let given = |text: Option<String>, field: &'static str| {
+        text.filter(|s| !s.is_empty())
+            .ok_or(Error::Incomplete { field })
+    };
+    Ok(ObjectKey {
+        api_version: given(api_version, "apiVersion")?,
+        kind: given(kind, "kind")?,
+        namespace: given(namespace, "metadata.namespace").ok(),
+        name: given(name, "metadata.name")?,
+    })
 }
 
 /// Objects in insertion order, at most one per [`ObjectKey`].
@@ -144,7 +206,7 @@ impl ManifestSet {
         let mut out = String::new();
         for manifest in &self.items {
             out.push_str("---\n");
-            out.push_str(&manifest.to_yaml()?);
+            out.push_str(manifest.yaml_text()?);
         }
         Ok(out)
     }
@@ -157,11 +219,17 @@ impl ManifestSet {
         let mut files: Vec<(String, String)> = Vec::new();
         for manifest in &self.items {
             let name = self.file_name(&manifest.key);
-            let document = format!("---\n{}", manifest.to_yaml()?);
-            match files.iter_mut().find(|(n, _)| *n == name) {
-                Some((_, text)) => text.push_str(&document),
-                None => files.push((name, document)),
-            }
+            let document = manifest.yaml_text()?;
+            let at = files
+                .iter()
+                .position(|(n, _)| *n == name)
+                .unwrap_or_else(|| {
+                    files.push((name, String::with_capacity(document.len() + 4)));
+                    files.len() - 1
+                });
+            let text = &mut files[at].1;
+            text.push_str("---\n");
+            text.push_str(document);
         }
         Ok(files)
     }

@@ -22,6 +22,15 @@ pub fn value_to_document(value: &serde_json::Value, context: &str) -> Result<Str
     }
 }
 
+/// A typed object as [`value_to_document`] writes its JSON tree, with its identity fields, written
+/// without building the tree; None when the tree must be built (what the fast writer leaves to
+/// serde-saphyr, and what a tree would hold differently from the object's own shape).
+pub(crate) fn object_to_document<T: Serialize + ?Sized>(
+    object: &T,
+) -> Option<(String, emit::typed::Identity)> {
+    emit::typed::document(object)
+}
+
 /// One YAML document (no `---` marker), ending in a newline.
 pub fn to_document<T: Serialize>(value: &T, context: &str) -> Result<String> {
     let options = serde_saphyr::ser_options! {

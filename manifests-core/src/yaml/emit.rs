@@ -11,6 +11,8 @@
 
 use serde_json::{Map, Value};
 
+pub(crate) mod typed;
+
 /// `value` as serde-saphyr writes it (block style, indent 2), or None when it holds something
 /// left to serde-saphyr.
 pub(crate) fn document(value: &Value) -> Option<String> {
@@ -83,17 +85,23 @@ fn scalar(value: &Value, out: &mut String) -> Option<()> {
 /// A string in value position: plain when one scan proves serde-saphyr writes it plain, else
 /// as serde-saphyr writes it there (None when that takes several lines).
 fn string(s: &str, out: &mut String) -> Option<()> {
-    if is_plain(s) {
+    if is_plain(s) || is_plain_after_digit(s) {
         out.push_str(s);
         return Some(());
     }
-    // Versions, ports, whole quantities (`3`, `8080`, `0.0.0.0`): double-quoted, as serde-saphyr
-    // quotes anything a reader could take for a number.
-    if s.starts_with(|c: char| c.is_ascii_digit())
-        && s.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-    {
+    // Versions, ports, whole quantities (`3`, `8080`, `0.0.0.0`), and text opening with a YAML
+    // indicator (a JSON annotation, `*`): double-quoted, as serde-saphyr quotes anything a
+    // reader could take for a number or for structure.
+    let number_like = s.starts_with(|c: char| c.is_ascii_digit())
+        && s.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    if number_like || opens_with_indicator(s) {
         out.push('"');
-        out.push_str(s);
+        for c in s.chars() {
+            if matches!(c, '"' | '\\') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
         out.push('"');
         return Some(());
     }
@@ -104,15 +112,21 @@ fn string(s: &str, out: &mut String) -> Option<()> {
     Some(())
 }
 
-/// A mapping key, as [`string`] writes values (serde-saphyr quotes every key holding a `:`).
+/// A mapping key, as [`string`] writes values.
 fn key(s: &str, out: &mut String) -> Option<()> {
-    if is_plain(s) && !s.contains(':') {
+    if is_plain_key(s) {
         out.push_str(s);
         return Some(());
     }
     let text = saphyr(&[(s, "v")])?;
     out.push_str(text.strip_suffix(": v")?);
     Some(())
+}
+
+/// A key serde-saphyr writes plain: [`is_plain`] without `:` or `,=()+@` (it quotes keys
+/// holding those).
+pub(crate) fn is_plain_key(s: &str) -> bool {
+    is_plain_as(s, KEY)
 }
 
 /// serde-saphyr's one-line document for a one-entry mapping, without its newline.
@@ -124,11 +138,39 @@ fn saphyr(entry: &[(&str, &str); 1]) -> Option<String> {
     (!text.contains('\n')).then(|| text.to_owned())
 }
 
-/// Letters, digits and `._/-:` only, starting with a letter or `/` (or `-` or `--` and a
-/// letter), not ending with `:` and not a word YAML 1.1 reads as a bool or null: no reader takes it
-/// for anything but a string. Anything else is left to serde-saphyr, whose rules are the
-/// reference.
+/// serde-saphyr writes a string longer than this over several lines (folded).
+const FOLD_WIDTH: usize = 80;
+
+/// Letters, digits, `._/-:`, `,=()+@` and inner spaces only, starting with a letter or `/` (or
+/// `-` or `--` and a letter), at most [`FOLD_WIDTH`] long, with no `: ` and not ending with `:`,
+/// and not a word YAML 1.1 reads as a bool or null: no reader takes it for anything but a
+/// string. Anything else is left to serde-saphyr, whose rules are the reference.
 pub(crate) fn is_plain(s: &str) -> bool {
+    is_plain_as(s, VALUE)
+}
+
+/// Bytes a plain value may hold, and the subset a plain key may hold.
+const VALUE: u8 = 1;
+const KEY: u8 = 2;
+
+/// [`VALUE`] and [`KEY`] per byte: one table lookup per byte keeps the scan cheap for the
+/// thousands of short strings a render writes.
+static PLAIN_BYTES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'/' | b'-' | b' ') {
+            table[b] = VALUE | KEY;
+        } else if matches!(byte, b':' | b',' | b'=' | b'(' | b')' | b'+' | b'@') {
+            table[b] = VALUE;
+        }
+        b += 1;
+    }
+    table
+};
+
+fn is_plain_as(s: &str, class: u8) -> bool {
     let bytes = s.as_bytes();
     let starts_well = match bytes {
         [first, ..] if first.is_ascii_alphabetic() || *first == b'/' => true,
@@ -136,12 +178,63 @@ pub(crate) fn is_plain(s: &str) -> bool {
         [b'-', second, ..] => second.is_ascii_alphabetic(),
         _ => false,
     };
-    starts_well
-        && !s.ends_with(':')
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || b"._/-:".contains(b))
-        && !is_yaml11_word(s)
+    if !starts_well || bytes.len() > FOLD_WIDTH || matches!(bytes.last(), Some(b':' | b' ')) {
+        return false;
+    }
+    let mut previous = 0;
+    for &b in bytes {
+        if PLAIN_BYTES[usize::from(b)] & class == 0 || (previous == b':' && b == b' ') {
+            return false;
+        }
+        previous = b;
+    }
+    !is_yaml11_word(s)
+}
+
+/// Letters and digits only, starting with a digit, with a letter somewhere, and none of the
+/// shapes YAML reads as a number (`1e5`, `0x1F`, `0o17`, `0b1`): quantities (`512Mi`, `100m`)
+/// and hex identifiers, which serde-saphyr writes plain.
+fn is_plain_after_digit(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    if !bytes.first().is_some_and(u8::is_ascii_digit)
+        || bytes.len() > FOLD_WIDTH
+        || !bytes.iter().all(u8::is_ascii_alphanumeric)
+    {
+        return false;
+    }
+    let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+    let rest = &bytes[digits..];
+    let exponent = matches!(rest, [b'e' | b'E', tail @ ..] if tail.iter().all(u8::is_ascii_digit));
+    let radix = matches!(bytes, [b'0', b'x' | b'X' | b'o' | b'O' | b'b' | b'B', ..]);
+    !rest.is_empty() && !exponent && !radix
+}
+
+/// Printable ASCII opening with a character that makes YAML read structure (`{`, `[`, `*`, `&`,
+/// quotes, …), which serde-saphyr double-quotes (it single-quotes a lone `#`).
+fn opens_with_indicator(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    matches!(
+        bytes.first(),
+        Some(
+            b',' | b':'
+                | b'['
+                | b']'
+                | b'{'
+                | b'}'
+                | b'#'
+                | b'&'
+                | b'*'
+                | b'!'
+                | b'|'
+                | b'>'
+                | b'\''
+                | b'"'
+                | b'%'
+                | b'@'
+                | b'`'
+        )
+    ) && s != "#"
+        && bytes.iter().all(|b| (b' '..=b'~').contains(b))
 }
 
 fn is_yaml11_word(s: &str) -> bool {
@@ -152,7 +245,13 @@ fn is_yaml11_word(s: &str) -> bool {
 }
 
 fn pad(indent: usize, out: &mut String) {
-    out.extend(std::iter::repeat_n(' ', indent));
+    const SPACES: &str = "                                                                ";
+    let mut left = indent;
+    while left > 0 {
+        let step = left.min(SPACES.len());
+        out.push_str(&SPACES[..step]);
+        left -= step;
+    }
 }
 
 #[cfg(test)]

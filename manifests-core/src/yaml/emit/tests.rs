@@ -9,9 +9,15 @@ fn reference(value: &Value) -> String {
 
 /// Strings of the characters that matter to YAML: plain-looking ones, indicators, quotes,
 /// spaces, line breaks, digits and YAML 1.1 words.
-fn text() -> impl Strategy<Value = String> {
+pub(super) fn text() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-zA-Z/-][a-zA-Z0-9._/:-]{0,12}",
+        "[a-zA-Z/-][a-zA-Z0-9._/:-]{70,90}",
+        "[a-zA-Z][a-zA-Z0-9 ._/:-]{70,90}",
+        "[a-zA-Z/-][a-zA-Z0-9 ._/:,=()+@#-]{0,14}",
+        "[0-9][0-9a-fA-FxobOXBeEMGKik]{0,10}",
+        "[,:\\[\\]{}#&*!|>'\"%@`][ -~]{0,12}",
+        "[,:\\[\\]{}#&*!|>'\"%@`][ -~]{78,84}",
         "[0-9.:+-][0-9a-fA-Fx._:eE-]{0,8}",
         "[0-9][0-9.]{0,8}",
         "[ -~]{0,10}",
@@ -66,7 +72,7 @@ fn leaf() -> impl Strategy<Value = Value> {
     ]
 }
 
-fn tree() -> impl Strategy<Value = Value> {
+pub(super) fn tree() -> impl Strategy<Value = Value> {
     leaf().prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
@@ -90,12 +96,17 @@ proptest! {
         }
     }
 
-    /// A string the scan calls plain is one serde-saphyr writes plain.
+    /// A string the scans call plain is one serde-saphyr writes plain, as a value and (for
+    /// [`is_plain`]) as a key.
     #[test]
     fn plain_strings_are_plain_to_serde_saphyr(s in text()) {
-        if is_plain(&s) {
+        if is_plain(&s) || is_plain_after_digit(&s) {
             let value = json!({ "k": s });
             prop_assert_eq!(reference(&value), format!("k: {s}\n"));
+        }
+        if is_plain_key(&s) {
+            let key = json!({ s.clone(): "v" });
+            prop_assert_eq!(reference(&key), format!("{s}: v\n"));
         }
     }
 }
@@ -105,14 +116,24 @@ fn kubernetes_shapes_are_written_by_the_fast_writer() {
     let value = json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": { "annotations": { "mlflow-gitops.io/version": "3", "tags": "{\"a\":\"b\"}" }, "name": "x" },
+        "metadata": {
+            "annotations": {
+                "mlflow-gitops.io/version": "3",
+                "mlflow-gitops.io/model": "Wine Model 7",
+                "mlflow-gitops.io/run-id": "0000000000000000000000000000001b",
+                "mlflow-gitops.io/traffic": "production=90,challenger=10",
+                "tags": "{\"a\":\"b\"}",
+            },
+            "name": "x",
+        },
         "spec": {
             "replicas": 1,
+            "hosts": ["*"],
             "template": { "spec": {
                 "containers": [{
                     "args": ["models", "-h", "0.0.0.0", "--env-manager", "local"],
                     "env": [{ "name": "A", "valueFrom": { "secretKeyRef": { "key": "k", "optional": false } } }],
-                    "resources": { "limits": { "nvidia.com/gpu": "1", "memory": "1Gi" } },
+                    "resources": { "limits": { "nvidia.com/gpu": "1", "memory": "1Gi", "cpu": "500m" } },
                 }],
                 "tolerations": [],
                 "nodeSelector": {},
@@ -133,6 +154,8 @@ fn what_the_fast_writer_leaves_goes_to_serde_saphyr() {
         json!({ "ratio": 0.5 }),
         json!({ "script": "line one\nline two\n" }),
         json!({ "nested": [[1, 2]] }),
+        // Longer than 80 characters: serde-saphyr folds it over two lines.
+        json!({ "uri": format!("s3://mlflow/models/{}/1/", "a".repeat(70)) }),
         json!("a bare string"),
     ] {
         assert_eq!(document(&value), None, "{value}");

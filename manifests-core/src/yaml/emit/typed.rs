@@ -1,0 +1,593 @@
+//! The fast writer fed by serde: a typed object (a k8s-openapi kind, one of this crate's custom
+//! kinds) written as YAML without first building a JSON tree, by exactly the rules of
+//! [`super::document`] for the tree `serde_json::to_value` would build. Rendering spent a third
+//! of its time building and freeing those trees.
+//!
+//! Maps are opened lazily: whether a mapping value is written `{}` or as a block is known only
+//! when its first entry (or its end) arrives, which is also how fields a type skips stay out.
+//! Whatever the tree writer leaves to serde-saphyr (floats, strings written over several lines,
+//! sequences directly inside sequences), and what a JSON tree would not hold as written (bytes,
+//! non-string keys, enum variants with data), makes this writer give up, and the caller takes
+//! the tree path.
+
+use std::fmt::{self, Write as _};
+
+use serde::Serialize;
+use serde::ser::{self, Impossible};
+
+use super::{key as write_key, pad, string as write_string};
+
+/// The identity fields of an object, as [`Manifest`](crate::Manifest) reads them from a tree.
+#[derive(Default)]
+pub(crate) struct Identity {
+    pub(crate) api_version: Option<String>,
+    pub(crate) kind: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) namespace: Option<String>,
+}
+
+/// `object` as [`super::document`] writes `serde_json::to_value(object)`, with the string values
+/// of `apiVersion`, `kind`, `metadata.name` and `metadata.namespace`; None when the tree path
+/// must decide.
+pub(crate) fn document<T: Serialize + ?Sized>(object: &T) -> Option<(String, Identity)> {
+    let mut writer = Writer {
+        out: String::with_capacity(2048),
+        identity: Identity::default(),
+        depth: 0,
+        in_metadata: false,
+        slot: Slot::None,
+    };
+    object
+        .serialize(Value {
+            w: &mut writer,
+            at: At::Top,
+        })
+        .ok()?;
+    Some((writer.out, writer.identity))
+}
+
+/// Why the writer gave up; never shown: the tree path then runs and reports real errors.
+#[derive(Debug)]
+pub(crate) struct GiveUp;
+
+impl fmt::Display for GiveUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("left to the tree writer")
+    }
+}
+
+impl std::error::Error for GiveUp {}
+
+impl ser::Error for GiveUp {
+    fn custom<M: fmt::Display>(_: M) -> Self {
+        GiveUp
+    }
+}
+
+type Done = Result<(), GiveUp>;
+
+/// Which identity field the value being written fills.
+#[derive(Clone, Copy, PartialEq)]
+enum Slot {
+    None,
+    ApiVersion,
+    Kind,
+    Name,
+    Namespace,
+}
+
+struct Writer {
+    out: String,
+    identity: Identity,
+    /// Mapping depth of the entry being written: 1 for the object's own fields.
+    depth: usize,
+    /// The top-level entry being written is `metadata`.
+    in_metadata: bool,
+    slot: Slot,
+}
+
+impl Writer {
+    /// Notes which identity field, if any, the entry `key` at the current depth holds.
+    fn entered(&mut self, key: &str) {
+        self.slot = match (self.depth, key) {
+            (1, "apiVersion") => Slot::ApiVersion,
+            (1, "kind") => Slot::Kind,
+            (2, "name") if self.in_metadata => Slot::Name,
+            (2, "namespace") if self.in_metadata => Slot::Namespace,
+            _ => Slot::None,
+        };
+        if self.depth == 1 {
+            self.in_metadata = key == "metadata";
+        }
+    }
+
+    fn capture(&mut self, s: &str) {
+        let field = match self.slot {
+            Slot::None => return,
+            Slot::ApiVersion => &mut self.identity.api_version,
+            Slot::Kind => &mut self.identity.kind,
+            Slot::Name => &mut self.identity.name,
+            Slot::Namespace => &mut self.identity.namespace,
+        };
+        *field = Some(s.to_owned());
+    }
+}
+
+/// Where a value goes.
+#[derive(Clone, Copy)]
+enum At {
+    /// The document itself: only a non-empty mapping.
+    Top,
+    /// After `key:` of an entry at this indent.
+    Entry(usize),
+    /// After `- ` of a sequence item at this indent.
+    Item(usize),
+}
+
+/// Serializes one value at one place.
+struct Value<'a> {
+    w: &'a mut Writer,
+    at: At,
+}
+
+impl<'a> Value<'a> {
+    /// A scalar already formatted by `write`.
+    fn scalar(self, write: impl FnOnce(&mut String) -> Option<()>) -> Done {
+        match self.at {
+            At::Top => return Err(GiveUp),
+            At::Entry(_) => self.w.out.push(' '),
+            At::Item(_) => {}
+        }
+        write(&mut self.w.out).ok_or(GiveUp)?;
+        self.w.out.push('\n');
+        Ok(())
+    }
+
+    fn word(self, word: &str) -> Done {
+        self.scalar(|out| {
+            out.push_str(word);
+            Some(())
+        })
+    }
+
+    fn integer(self, n: impl fmt::Display) -> Done {
+        self.scalar(|out| write!(out, "{n}").ok())
+    }
+
+    fn text(self, s: &str) -> Done {
+        if let At::Entry(_) = self.at {
+            self.w.capture(s);
+        }
+        self.scalar(|out| write_string(s, out))
+    }
+
+    fn mapping(self) -> Result<Mapping<'a>, GiveUp> {
+        let (indent, first_inline) = match self.at {
+            At::Top => (0, false),
+            At::Entry(indent) => (indent + 2, false),
+            At::Item(indent) => (indent + 2, true),
+        };
+        self.w.depth += 1;
+        Ok(Mapping {
+            w: self.w,
+            at: self.at,
+            indent,
+            first_inline,
+            count: 0,
+        })
+    }
+
+    fn sequence(self) -> Result<Sequence<'a>, GiveUp> {
+        let indent = match self.at {
+            At::Entry(indent) => indent,
+            At::Top | At::Item(_) => usize::MAX,
+        };
+        Ok(Sequence {
+            w: self.w,
+            at: self.at,
+            indent,
+            count: 0,
+        })
+    }
+}
+
+impl<'a> ser::Serializer for Value<'a> {
+    type Ok = ();
+    type Error = GiveUp;
+    type SerializeSeq = Sequence<'a>;
+    type SerializeTuple = Sequence<'a>;
+    type SerializeTupleStruct = Sequence<'a>;
+    type SerializeTupleVariant = Impossible<(), GiveUp>;
+    type SerializeMap = Mapping<'a>;
+    type SerializeStruct = Mapping<'a>;
+    type SerializeStructVariant = Impossible<(), GiveUp>;
+
+    fn serialize_bool(self, v: bool) -> Done {
+        self.word(if v { "true" } else { "false" })
+    }
+    fn serialize_i8(self, v: i8) -> Done {
+        self.integer(v)
+    }
+    fn serialize_i16(self, v: i16) -> Done {
+        self.integer(v)
+    }
+    fn serialize_i32(self, v: i32) -> Done {
+        self.integer(v)
+    }
+    fn serialize_i64(self, v: i64) -> Done {
+        self.integer(v)
+    }
+    fn serialize_u8(self, v: u8) -> Done {
+        self.integer(v)
+    }
+    fn serialize_u16(self, v: u16) -> Done {
+        self.integer(v)
+    }
+    fn serialize_u32(self, v: u32) -> Done {
+        self.integer(v)
+    }
+    fn serialize_u64(self, v: u64) -> Done {
+        self.integer(v)
+    }
+    fn serialize_f32(self, v: f32) -> Done {
+        self.serialize_f64(v.into())
+    }
+    fn serialize_f64(self, v: f64) -> Done {
+        // A tree holds a NaN or an infinity as null; other floats are serde-saphyr's to write.
+        if v.is_finite() {
+            return Err(GiveUp);
+        }
+        self.serialize_unit()
+    }
+    fn serialize_char(self, v: char) -> Done {
+        self.text(v.encode_utf8(&mut [0; 4]))
+    }
+    fn serialize_str(self, v: &str) -> Done {
+        self.text(v)
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Done {
+        Err(GiveUp)
+    }
+    fn serialize_none(self) -> Done {
+        self.serialize_unit()
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Done {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Done {
+        self.word("null")
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Done {
+        self.serialize_unit()
+    }
+    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Done {
+        self.text(variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Done {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Done {
+        Err(GiveUp)
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Sequence<'a>, GiveUp> {
+        self.sequence()
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Sequence<'a>, GiveUp> {
+        self.sequence()
+    }
+    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Sequence<'a>, GiveUp> {
+        self.sequence()
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, GiveUp> {
+        Err(GiveUp)
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Mapping<'a>, GiveUp> {
+        self.mapping()
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Mapping<'a>, GiveUp> {
+        self.mapping()
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, GiveUp> {
+        Err(GiveUp)
+    }
+}
+
+/// A mapping's entries, each `key:` at `indent`.
+struct Mapping<'a> {
+    w: &'a mut Writer,
+    at: At,
+    indent: usize,
+    /// The first entry follows a `- ` already written.
+    first_inline: bool,
+    count: usize,
+}
+
+impl Mapping<'_> {
+    fn key(&mut self, key: &str) -> Done {
+        if self.count == 0 && matches!(self.at, At::Entry(_)) {
+            self.w.out.push('\n');
+        }
+        if self.count > 0 || !self.first_inline {
+            pad(self.indent, &mut self.w.out);
+        }
+        self.count += 1;
+        write_key(key, &mut self.w.out).ok_or(GiveUp)?;
+        self.w.out.push(':');
+        self.w.entered(key);
+        Ok(())
+    }
+
+    fn value<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
+        let written = value.serialize(Value {
+            w: self.w,
+            at: At::Entry(self.indent),
+        });
+        self.w.slot = Slot::None;
+        written
+    }
+
+    fn end(self) -> Done {
+        self.w.depth -= 1;
+        if self.count > 0 {
+            return Ok(());
+        }
+        match self.at {
+            At::Top => return Err(GiveUp),
+            At::Entry(_) => self.w.out.push_str(" {}\n"),
+            At::Item(_) => self.w.out.push_str("{}\n"),
+        }
+        Ok(())
+    }
+}
+
+impl ser::SerializeMap for Mapping<'_> {
+    type Ok = ();
+    type Error = GiveUp;
+
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Done {
+        key.serialize(KeyText(self))
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
+        self.value(value)
+    }
+    fn end(self) -> Done {
+        Mapping::end(self)
+    }
+}
+
+impl ser::SerializeStruct for Mapping<'_> {
+    type Ok = ();
+    type Error = GiveUp;
+
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Done {
+        self.key(key)?;
+        self.value(value)
+    }
+    fn end(self) -> Done {
+        Mapping::end(self)
+    }
+}
+
+/// A sequence's items, each `- ` at `indent` (the indent of the entry holding it).
+struct Sequence<'a> {
+    w: &'a mut Writer,
+    at: At,
+    indent: usize,
+    count: usize,
+}
+
+impl Sequence<'_> {
+    fn item<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
+        // Only a sequence that is an entry's value is written here (serde-saphyr's layout of
+        // sequences inside sequences, and of a document that is one, is its own).
+        let At::Entry(_) = self.at else {
+            return Err(GiveUp);
+        };
+        if self.count == 0 {
+            self.w.out.push('\n');
+        }
+        self.count += 1;
+        pad(self.indent, &mut self.w.out);
+        self.w.out.push_str("- ");
+        value.serialize(Value {
+            w: self.w,
+            at: At::Item(self.indent),
+        })
+    }
+
+    fn end(self) -> Done {
+        if self.count > 0 {
+            return Ok(());
+        }
+        match self.at {
+            At::Top => return Err(GiveUp),
+            At::Entry(_) => self.w.out.push_str(" []\n"),
+            At::Item(_) => self.w.out.push_str("[]\n"),
+        }
+        Ok(())
+    }
+}
+
+impl ser::SerializeSeq for Sequence<'_> {
+    type Ok = ();
+    type Error = GiveUp;
+
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
+        self.item(value)
+    }
+    fn end(self) -> Done {
+        Sequence::end(self)
+    }
+}
+
+impl ser::SerializeTuple for Sequence<'_> {
+    type Ok = ();
+    type Error = GiveUp;
+
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
+        self.item(value)
+    }
+    fn end(self) -> Done {
+        Sequence::end(self)
+    }
+}
+
+impl ser::SerializeTupleStruct for Sequence<'_> {
+    type Ok = ();
+    type Error = GiveUp;
+
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
+        self.item(value)
+    }
+    fn end(self) -> Done {
+        Sequence::end(self)
+    }
+}
+
+/// A mapping key, written as the entry's key: only string keys (a JSON tree turns other keys
+/// into strings by rules of its own; those objects take the tree path).
+struct KeyText<'m, 'a>(&'m mut Mapping<'a>);
+
+impl ser::Serializer for KeyText<'_, '_> {
+    type Ok = ();
+    type Error = GiveUp;
+    type SerializeSeq = Impossible<(), GiveUp>;
+    type SerializeTuple = Impossible<(), GiveUp>;
+    type SerializeTupleStruct = Impossible<(), GiveUp>;
+    type SerializeTupleVariant = Impossible<(), GiveUp>;
+    type SerializeMap = Impossible<(), GiveUp>;
+    type SerializeStruct = Impossible<(), GiveUp>;
+    type SerializeStructVariant = Impossible<(), GiveUp>;
+
+    fn serialize_str(self, v: &str) -> Done {
+        self.0.key(v)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Done {
+        value.serialize(self)
+    }
+    fn serialize_bool(self, _: bool) -> Done {
+        Err(GiveUp)
+    }
+    fn serialize_i8(self, _: i8) -> Done {
+        Err(GiveUp)
+    }
+    fn serialize_i16(self, _: i16) -> Done {
+        Err(GiveUp)
+    }
+    fn serialize_i32(self, _: i32) -> Done {
+        Err(GiveUp)
+    }
+    fn serialize_i64(self, _: i64) -> Done {
+        Err(GiveUp)
+    }
+    fn serialize_u8(self, _: u8) -> Done {
+        Err(GiveUp)
+    }
+    fn serialize_u16(self, _: u16) -> Done {
+        Err(GiveUp)
+    }
+    fn serialize_u32(self, _: u32) -> Done {
+        Err(GiveUp)
+    }
+    fn serialize_u64(self, _: u64) -> Done {
+        Err(GiveUp)
+    }
+    fn serialize_f32(self, v: f32) -> Done {
+        self.serialize_f64(v.into())
+    }
+    fn serialize_f64(self, v: f64) -> Done {
+        // A tree holds a NaN or an infinity as null; other floats are serde-saphyr's to write.
+        if v.is_finite() {
+            return Err(GiveUp);
+        }
+        self.serialize_unit()
+    }
+    fn serialize_char(self, _: char) -> Done {
+        Err(GiveUp)
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Done {
+        Err(GiveUp)
+    }
+    fn serialize_none(self) -> Done {
+        Err(GiveUp)
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Done {
+        Err(GiveUp)
+    }
+    fn serialize_unit(self) -> Done {
+        Err(GiveUp)
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Done {
+        Err(GiveUp)
+    }
+    fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> Done {
+        Err(GiveUp)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Done {
+        Err(GiveUp)
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, GiveUp> {
+        Err(GiveUp)
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, GiveUp> {
+        Err(GiveUp)
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, GiveUp> {
+        Err(GiveUp)
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, GiveUp> {
+        Err(GiveUp)
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, GiveUp> {
+        Err(GiveUp)
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, GiveUp> {
+        Err(GiveUp)
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, GiveUp> {
+        Err(GiveUp)
+    }
+}
+
+#[cfg(test)]
+mod tests;

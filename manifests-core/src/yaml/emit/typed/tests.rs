@@ -1,0 +1,201 @@
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::document;
+use crate::Manifest;
+use crate::yaml::emit::tests::{text, tree};
+
+/// A typed object with the shapes serde gives the writer: struct fields, skipped fields, a None
+/// written as null, a float (which the writer leaves to the tree path), string maps, sequences
+/// of structs, and a free-form tree.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Object {
+    api_version: String,
+    kind: String,
+    metadata: Meta,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    spec: Option<Value>,
+    note: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ratio: Option<f64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    items: Vec<Item>,
+    data: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Meta {
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    labels: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Serialize)]
+struct Item {
+    name: String,
+    args: Vec<String>,
+    port: Option<i32>,
+    enabled: bool,
+    more: Option<Vec<Vec<u8>>>,
+}
+
+fn strings() -> impl Strategy<Value = BTreeMap<String, String>> {
+    prop::collection::btree_map(text(), text(), 0..4)
+}
+
+fn item() -> impl Strategy<Value = Item> {
+    (
+        text(),
+        prop::collection::vec(text(), 0..3),
+        any::<Option<i32>>(),
+        any::<bool>(),
+        prop::option::weighted(
+            0.1,
+            prop::collection::vec(prop::collection::vec(any::<u8>(), 0..2), 0..2),
+        ),
+    )
+        .prop_map(|(name, args, port, enabled, more)| Item {
+            name,
+            args,
+            port,
+            enabled,
+            more,
+        })
+}
+
+fn object() -> impl Strategy<Value = Object> {
+    (
+        (text(), text(), text(), prop::option::of(text())),
+        prop::option::of(strings()),
+        prop::option::of(tree()),
+        prop::option::of(text()),
+        prop::option::weighted(0.1, any::<f64>()),
+        prop::collection::vec(item(), 0..3),
+        strings(),
+    )
+        .prop_map(
+            |((api_version, kind, name, namespace), labels, spec, note, ratio, items, data)| {
+                Object {
+                    api_version,
+                    kind,
+                    metadata: Meta {
+                        name,
+                        namespace,
+                        labels,
+                    },
+                    spec,
+                    note,
+                    ratio,
+                    items,
+                    data,
+                }
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Written straight from the object, the YAML is byte for byte what the tree writers write
+    /// for `serde_json::to_value(object)`, the identity is what the tree holds, and the writer
+    /// gives up exactly where the tree writer does.
+    #[test]
+    fn the_typed_writer_writes_what_the_tree_writers_write(object in object()) {
+        let tree = serde_json::to_value(&object).unwrap();
+        let direct = document(&object);
+        prop_assert_eq!(direct.is_some(), super::super::document(&tree).is_some());
+        let Some((text, identity)) = direct else { return Ok(()) };
+        prop_assert_eq!(&text, &crate::yaml::value_to_document(&tree, "test").unwrap());
+        let at = |pointer: &str| tree.pointer(pointer).and_then(Value::as_str).map(str::to_owned);
+        prop_assert_eq!(identity.api_version, at("/apiVersion"));
+        prop_assert_eq!(identity.kind, at("/kind"));
+        prop_assert_eq!(identity.name, at("/metadata/name"));
+        prop_assert_eq!(identity.namespace, at("/metadata/namespace"));
+    }
+
+    /// A manifest made from the typed object reads back as the tree `serde_json::to_value`
+    /// builds, and equals the manifest made from that tree.
+    #[test]
+    fn a_typed_manifest_reads_back_as_its_tree(object in object()) {
+        let tree = serde_json::to_value(&object).unwrap();
+        match (Manifest::new(&object), Manifest::from_value(tree.clone())) {
+            (Ok(typed), Ok(from_tree)) => {
+                prop_assert_eq!(typed.body(), &tree);
+                prop_assert_eq!(typed.to_yaml().unwrap(), from_tree.to_yaml().unwrap());
+                prop_assert_eq!(typed, from_tree);
+            }
+            (Err(typed), Err(from_tree)) => prop_assert_eq!(typed.to_string(), from_tree.to_string()),
+            (typed, from_tree) => prop_assert!(false, "{typed:?} against {from_tree:?}"),
+        }
+    }
+}
+
+#[test]
+fn only_the_objects_own_identity_fields_are_read() {
+    let object = json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "spec": { "kind": "Other", "name": "not-the-name", "metadata": { "name": "nested" } },
+        "metadata": { "labels": { "name": "label" }, "name": "cm", "owners": [{ "name": "owner" }] },
+        "data": { "namespace": "not-the-namespace" },
+    });
+    let (_, identity) = document(&object).expect("written");
+    assert_eq!(identity.api_version.as_deref(), Some("v1"));
+    assert_eq!(identity.kind.as_deref(), Some("ConfigMap"));
+    assert_eq!(identity.name.as_deref(), Some("cm"));
+    assert_eq!(identity.namespace, None);
+
+    let kind_not_text =
+        json!({ "apiVersion": "v1", "kind": ["ConfigMap"], "metadata": { "name": "cm" } });
+    let (_, identity) = document(&kind_not_text).expect("written");
+    assert_eq!(identity.kind, None, "a sequence is not a kind");
+}
+
+#[test]
+fn kubernetes_kinds_are_written_as_their_trees_are() {
+    use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    let config = ConfigMap {
+        metadata: ObjectMeta {
+            name: Some("settings".into()),
+            namespace: Some("team-a".into()),
+            labels: Some(BTreeMap::from([(
+                "app.kubernetes.io/name".into(),
+                "x".into(),
+            )])),
+            ..Default::default()
+        },
+        data: Some(BTreeMap::from([
+            ("on".into(), "yes".into()),
+            ("port".into(), "8080".into()),
+            ("script".into(), "a\nb\n".into()),
+        ])),
+        ..Default::default()
+    };
+    assert!(
+        document(&config).is_none(),
+        "a multi-line string is left to the tree path"
+    );
+    let manifest = Manifest::new(&config).unwrap();
+    assert_eq!(manifest.body(), &serde_json::to_value(&config).unwrap());
+
+    let namespace = Namespace {
+        metadata: ObjectMeta {
+            name: Some("team-a".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let (text, _) = document(&namespace).expect("written");
+    assert_eq!(
+        text,
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n"
+    );
+}
