@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::profile::Profile;
-use super::{ServingSpec, ServingTarget, scaling};
+use super::{ServingSpec, ServingTarget, SpecMeta, scaling};
 use crate::crds::kserve::{
     CanarySpec, InferenceService, InferenceServiceSpec, ModelFormat, ModelSpec, PredictorSpec,
 };
@@ -91,7 +91,8 @@ impl ServingTarget for KServe {
         let empty = Profile::default();
         let profile = spec.profile.as_deref().map_or(&empty, |p| &p.profile);
         refuse_what_kserve_cannot_express(profile)?;
-        let mut metadata = spec.metadata("mlflow-model", "inference-service");
+        let objects = SpecMeta::new(spec);
+        let mut metadata = objects.metadata("mlflow-model", "inference-service");
         if let Some(mode) = &self.deployment_mode {
             metadata
                 .annotations
@@ -128,9 +129,10 @@ impl ServingTarget for KServe {
         let mut set = ManifestSet::new();
         set.push(&service)?;
         if scaling::least_replicas(replicas, profile.autoscaling.as_ref()) > 1 {
-            let selector = BTreeMap::from([(PREDICTOR_POD_LABEL.to_owned(), spec.name())]);
+            let selector =
+                BTreeMap::from([(PREDICTOR_POD_LABEL.to_owned(), objects.name().into())]);
             set.push(&scaling::disruption_budget(
-                spec.metadata("mlflow-model", "disruption-budget"),
+                objects.metadata("mlflow-model", "disruption-budget"),
                 selector,
             ))?;
         }

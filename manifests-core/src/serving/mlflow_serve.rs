@@ -9,7 +9,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::{Deserialize, Serialize};
 
 use super::profile::Profile;
-use super::{S3Access, ServingSpec, ServingTarget, environment, scaling};
+use super::{S3Access, ServingSpec, ServingTarget, SpecMeta, environment, scaling};
 use crate::crds::istio::{
     Destination, HttpMatchRequest, HttpRewrite, HttpRoute, HttpRouteDestination, MirrorPercentage,
     PortSelector, StringMatch, VirtualService, VirtualServiceSpec,
@@ -95,22 +95,23 @@ impl ServingTarget for MlflowServe {
     fn render(&self, spec: &ServingSpec) -> Result<ManifestSet> {
         spec.check()?;
         let profile = spec.profile.as_deref().map(|p| &p.profile);
+        let objects = SpecMeta::new(spec);
         let mut set = ManifestSet::new();
-        set.push(&self.deployment(spec, profile)?)?;
-        set.push(&self.service(spec))?;
-        set.push(&self.virtual_service(spec))?;
+        set.push(&self.deployment(spec, &objects, profile)?)?;
+        set.push(&self.service(&objects))?;
+        set.push(&self.virtual_service(spec, &objects))?;
         let autoscaling = profile.and_then(|p| p.autoscaling.as_ref());
         if let Some(autoscaling) = autoscaling {
             set.push(&scaling::autoscaler(
-                spec.metadata(APP, "autoscaler"),
+                objects.metadata(APP, "autoscaler"),
                 autoscaling,
             ))?;
         }
         let replicas = profile.and_then(|p| p.replicas).unwrap_or(self.replicas);
         if scaling::least_replicas(replicas, autoscaling) > 1 {
             set.push(&scaling::disruption_budget(
-                spec.metadata(APP, "disruption-budget"),
-                meta::selector_labels(APP, &spec.name()),
+                objects.metadata(APP, "disruption-budget"),
+                meta::selector_labels(APP, objects.name()),
             ))?;
         }
         Ok(set)
@@ -118,8 +119,13 @@ impl ServingTarget for MlflowServe {
 }
 
 impl MlflowServe {
-    fn deployment(&self, spec: &ServingSpec, profile: Option<&Profile>) -> Result<Deployment> {
-        let name = spec.name();
+    fn deployment(
+        &self,
+        spec: &ServingSpec,
+        objects: &SpecMeta,
+        profile: Option<&Profile>,
+    ) -> Result<Deployment> {
+        let name = objects.name();
         let empty = Profile::default();
         let profile = profile.unwrap_or(&empty);
         let image = profile.image.as_ref().unwrap_or(&self.image);
@@ -181,8 +187,8 @@ impl MlflowServe {
             volume_mounts: Some(mounts),
             ..Default::default()
         };
-        let selector = meta::selector_labels(APP, &name);
-        let mut pod_labels = spec.labels(APP, "model-server");
+        let selector = meta::selector_labels(APP, name);
+        let mut pod_labels = objects.labels(APP, "model-server");
         pod_labels.extend(profile.pod_labels.clone());
         // An autoscaler owns the replica count: a count in git would fight it at every sync.
         let replicas = match profile.autoscaling {
@@ -190,7 +196,7 @@ impl MlflowServe {
             None => Some(profile.replicas.unwrap_or(self.replicas)),
         };
         Ok(Deployment {
-            metadata: spec.metadata(APP, "model-server"),
+            metadata: objects.metadata(APP, "model-server"),
             spec: Some(DeploymentSpec {
                 replicas,
                 selector: LabelSelector {
@@ -247,11 +253,11 @@ impl MlflowServe {
         Ok((vec![init], vec![volume], vec![environment::mount(true)]))
     }
 
-    fn service(&self, spec: &ServingSpec) -> Service {
+    fn service(&self, objects: &SpecMeta) -> Service {
         Service {
-            metadata: spec.metadata(APP, "model-server"),
+            metadata: objects.metadata(APP, "model-server"),
             spec: Some(ServiceSpec {
-                selector: Some(meta::selector_labels(APP, &spec.name())),
+                selector: Some(meta::selector_labels(APP, objects.name())),
                 ports: Some(vec![ServicePort {
                     name: Some("http".into()),
                     port: PORT,
@@ -265,7 +271,7 @@ impl MlflowServe {
         }
     }
 
-    fn virtual_service(&self, spec: &ServingSpec) -> VirtualService {
+    fn virtual_service(&self, spec: &ServingSpec, objects: &SpecMeta) -> VirtualService {
         let gateway = self
             .gateway
             .clone()
@@ -312,7 +318,7 @@ impl MlflowServe {
             timeout: None,
         };
         VirtualService {
-            metadata: spec.metadata(APP, "model-route"),
+            metadata: objects.metadata(APP, "model-route"),
             spec: VirtualServiceSpec {
                 hosts: vec!["*".into()],
                 gateways: vec![gateway],

@@ -109,21 +109,12 @@ impl ServingSpec {
 
     /// Labels: the `app.kubernetes.io/*` set, plus the version when it is a valid label value.
     pub fn labels(&self, app: &str, component: &str) -> BTreeMap<String, String> {
-        let mut labels = meta::standard_labels(app, &self.name(), component);
-        if crate::naming::is_label_value(&self.version) {
-            labels.insert("app.kubernetes.io/version".into(), self.version.clone());
-        }
-        labels
+        SpecMeta::new(self).labels(app, component)
     }
 
     /// Metadata for one of this spec's objects.
     pub fn metadata(&self, app: &str, component: &str) -> ObjectMeta {
-        meta::object_meta(
-            &self.name(),
-            &self.namespace,
-            self.labels(app, component),
-            self.annotations(),
-        )
+        SpecMeta::new(self).metadata(app, component)
     }
 
     fn check(&self) -> Result<()> {
@@ -134,6 +125,51 @@ impl ServingSpec {
             });
         }
         meta::check_no_credentials("serving.model_uri", &self.model_uri)
+    }
+}
+
+/// What every object of one spec carries, worked out once per render: the name (a hash for
+/// free-text model names) and the annotations (the tags as JSON) are the same on each object.
+pub(crate) struct SpecMeta<'a> {
+    spec: &'a ServingSpec,
+    name: String,
+    annotations: BTreeMap<String, String>,
+}
+
+impl<'a> SpecMeta<'a> {
+    pub(crate) fn new(spec: &'a ServingSpec) -> Self {
+        Self {
+            spec,
+            name: spec.name(),
+            annotations: spec.annotations(),
+        }
+    }
+
+    /// [`ServingSpec::name`].
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// [`ServingSpec::labels`].
+    pub(crate) fn labels(&self, app: &str, component: &str) -> BTreeMap<String, String> {
+        let mut labels = meta::standard_labels(app, &self.name, component);
+        if crate::naming::is_label_value(&self.spec.version) {
+            labels.insert(
+                "app.kubernetes.io/version".into(),
+                self.spec.version.clone(),
+            );
+        }
+        labels
+    }
+
+    /// [`ServingSpec::metadata`].
+    pub(crate) fn metadata(&self, app: &str, component: &str) -> ObjectMeta {
+        meta::object_meta(
+            &self.name,
+            &self.spec.namespace,
+            self.labels(app, component),
+            self.annotations.clone(),
+        )
     }
 }
 
