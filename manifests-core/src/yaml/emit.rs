@@ -89,12 +89,13 @@ fn string(s: &str, out: &mut String) -> Option<()> {
         out.push_str(s);
         return Some(());
     }
-    // Versions, ports, whole quantities (`3`, `8080`, `0.0.0.0`), and text opening with a YAML
-    // indicator (a JSON annotation, `*`): double-quoted, as serde-saphyr quotes anything a
-    // reader could take for a number or for structure.
+    // Versions, ports, whole quantities (`3`, `8080`, `0.0.0.0`), the words YAML 1.1 reads as
+    // bools or null (`true`, `on`), and text opening with a YAML indicator (a JSON annotation,
+    // `*`): double-quoted, as serde-saphyr quotes anything a reader could take for a number, a
+    // bool or structure.
     let number_like = s.starts_with(|c: char| c.is_ascii_digit())
         && s.bytes().all(|b| b.is_ascii_digit() || b == b'.');
-    if number_like || opens_with_indicator(s) {
+    if number_like || is_yaml11_word(s) || opens_with_indicator(s) {
         out.push('"');
         for c in s.chars() {
             if matches!(c, '"' | '\\') {
@@ -123,8 +124,8 @@ fn key(s: &str, out: &mut String) -> Option<()> {
     Some(())
 }
 
-/// A key serde-saphyr writes plain: [`is_plain`] without `:` or `,=()+@` (it quotes keys
-/// holding those).
+/// A key serde-saphyr writes plain: [`is_plain`] with only letters, digits, `._/-` and spaces
+/// (it quotes keys holding `:`, `,` and others).
 pub(crate) fn is_plain_key(s: &str) -> bool {
     is_plain_as(s, KEY)
 }
@@ -141,10 +142,10 @@ fn saphyr(entry: &[(&str, &str); 1]) -> Option<String> {
 /// serde-saphyr writes a string longer than this over several lines (folded).
 const FOLD_WIDTH: usize = 80;
 
-/// Letters, digits, `._/-:`, `,=()+@` and inner spaces only, starting with a letter or `/` (or
-/// `-` or `--` and a letter), at most [`FOLD_WIDTH`] long, with no `: ` and not ending with `:`,
-/// and not a word YAML 1.1 reads as a bool or null: no reader takes it for anything but a
-/// string. Anything else is left to serde-saphyr, whose rules are the reference.
+/// Printable ASCII starting with a letter or `/` (or `-` or `--` and a letter), at most
+/// [`FOLD_WIDTH`] long, with no `: ` or ` #` and not ending with `:` or a space, and not a word
+/// YAML 1.1 reads as a bool, null or float: no reader takes it for anything but a string.
+/// Anything else is left to serde-saphyr, whose rules are the reference.
 pub(crate) fn is_plain(s: &str) -> bool {
     is_plain_as(s, VALUE)
 }
@@ -162,7 +163,7 @@ static PLAIN_BYTES: [u8; 256] = {
         let byte = b as u8;
         if byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'/' | b'-' | b' ') {
             table[b] = VALUE | KEY;
-        } else if matches!(byte, b':' | b',' | b'=' | b'(' | b')' | b'+' | b'@') {
+        } else if byte.is_ascii_graphic() {
             table[b] = VALUE;
         }
         b += 1;
@@ -183,12 +184,13 @@ fn is_plain_as(s: &str, class: u8) -> bool {
     }
     let mut previous = 0;
     for &b in bytes {
-        if PLAIN_BYTES[usize::from(b)] & class == 0 || (previous == b':' && b == b' ') {
+        let breaks = (previous == b':' && b == b' ') || (previous == b' ' && b == b'#');
+        if PLAIN_BYTES[usize::from(b)] & class == 0 || breaks {
             return false;
         }
         previous = b;
     }
-    !is_yaml11_word(s)
+    !is_word_like(s)
 }
 
 /// Letters and digits only, starting with a digit, with a letter somewhere, and none of the
@@ -237,11 +239,20 @@ fn opens_with_indicator(s: &str) -> bool {
         && bytes.iter().all(|b| (b' '..=b'~').contains(b))
 }
 
+/// The words, in any case, a YAML 1.1 reader takes for a bool, null or a float, which
+/// serde-saphyr double-quotes (a test holds it to every spelling).
 fn is_yaml11_word(s: &str) -> bool {
-    const WORDS: [&str; 12] = [
-        "y", "n", "yes", "no", "true", "false", "on", "off", "null", "nan", "inf", "infinity",
+    const WORDS: [&str; 11] = [
+        "y", "n", "yes", "no", "true", "false", "on", "off", "null", "nan", "inf",
     ];
-    s.len() <= 8 && WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
+    s.len() <= 5 && WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
+}
+
+/// A word that may read as one of [`is_yaml11_word`] with a sign (`-inf`), or that is close
+/// enough to leave to serde-saphyr (`infinity`).
+fn is_word_like(s: &str) -> bool {
+    let unsigned = s.trim_start_matches(['-', '+']);
+    is_yaml11_word(unsigned) || unsigned.eq_ignore_ascii_case("infinity")
 }
 
 fn pad(indent: usize, out: &mut String) {

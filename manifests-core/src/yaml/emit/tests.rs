@@ -15,6 +15,9 @@ pub(super) fn text() -> impl Strategy<Value = String> {
         "[a-zA-Z/-][a-zA-Z0-9._/:-]{70,90}",
         "[a-zA-Z][a-zA-Z0-9 ._/:-]{70,90}",
         "[a-zA-Z/-][a-zA-Z0-9 ._/:,=()+@#-]{0,14}",
+        "[a-zA-Z/-][ -~]{0,16}",
+        "[a-zA-Z][ -~]{75,84}",
+        "[+-]?(inf|nan|infinity|yes|no|true|null)",
         "[0-9][0-9a-fA-FxobOXBeEMGKik]{0,10}",
         "[,:\\[\\]{}#&*!|>'\"%@`][ -~]{0,12}",
         "[,:\\[\\]{}#&*!|>'\"%@`][ -~]{78,84}",
@@ -44,6 +47,9 @@ pub(super) fn text() -> impl Strategy<Value = String> {
             "-",
             "--",
             "-1",
+            "-inf",
+            "+INF",
+            "-Infinity",
             "a:",
             "a: b",
             "",
@@ -163,5 +169,32 @@ fn what_the_fast_writer_leaves_goes_to_serde_saphyr() {
             crate::yaml::value_to_document(&value, "test").unwrap(),
             reference(&value)
         );
+    }
+}
+
+/// Every spelling, in any case, of the words the fast writer double-quotes is double-quoted by
+/// serde-saphyr too.
+#[test]
+fn yaml11_words_are_quoted_as_serde_saphyr_quotes_them() {
+    for word in [
+        "y", "n", "yes", "no", "true", "false", "on", "off", "null", "nan", "inf",
+    ] {
+        for mask in 0..1u32 << word.len() {
+            let spelled: String = word
+                .chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if mask & 1 << i != 0 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            assert!(is_yaml11_word(&spelled));
+            let value = json!({ "k": spelled });
+            assert_eq!(document(&value), Some(reference(&value)), "{spelled}");
+            assert_eq!(reference(&value), format!("k: \"{spelled}\"\n"));
+        }
     }
 }
