@@ -5,7 +5,8 @@
 //! team's bucket, which refuses anyone without the team's key. Then the promotion daemon starts
 //! from its rendered Deployment (our daemon image): it reads the registry through the server's
 //! REST API, mirrors the model inside the bucket, and pushes the deployment over SSH (host key
-//! verified) to a real git remote, and its /healthz answers.
+//! verified) to a real git remote, on the review branch the tenant's `review` asks for and with
+//! its push option, and its /healthz answers.
 
 use serde_json::{Value, json};
 use testkit::git::GitRemote;
@@ -67,9 +68,17 @@ except botocore.exceptions.ClientError as e:
 fn the_object_store_and_mlflow_server_run_as_rendered() {
     let ssh = SshServer::start();
     let remote = GitRemote::new();
+    remote.record_pushes();
+    // The champion waits for review: the daemon pushes it over SSH to its review branch, with
+    // the push option, and leaves the target branch alone.
     let spec: manifests_core::TenantSpec = serde_json::from_value(json!({
         "namespace": "qooba",
-        "gitops": {"repoUrl": ssh.url(&remote.bare_path()), "interval": "2s"},
+        "gitops": {
+            "repoUrl": ssh.url(&remote.bare_path()),
+            "interval": "2s",
+            "review": ["champion"],
+            "pushOptions": ["merge_request.create"],
+        },
     }))
     .expect("a tenant with its promotion daemon");
     let set = manifests_core::tenant_components(&spec).expect("the tenant renders");
@@ -159,21 +168,35 @@ fn the_object_store_and_mlflow_server_run_as_rendered() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let wanted = "deployments/qooba/team-model/champion/deployment.yaml";
+    let branch = "mlflow-gitops/review/deployments/qooba/team-model/champion";
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    let pushed = || remote.branch_exists() && remote.files("main").iter().any(|f| f == wanted);
+    let pushed = || {
+        remote.branches("mlflow-gitops/review").contains_key(branch)
+            && remote.files(branch).iter().any(|f| f == wanted)
+    };
     while !pushed() {
         assert!(
             std::time::Instant::now() < deadline,
-            "no {wanted} pushed:\n{}",
+            "no {wanted} pushed to {branch}:\n{}",
             daemon.logs()
         );
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
     daemon.wait_ready().unwrap_or_else(|e| panic!("{e}"));
-    let deployment = String::from_utf8(remote.show("main", wanted).unwrap()).unwrap();
+    let deployment = String::from_utf8(remote.show(branch, wanted).unwrap()).unwrap();
     assert!(
         deployment.contains("s3://mlflow/models/team-model/1"),
         "{deployment}"
+    );
+    let review_push = remote
+        .pushes()
+        .into_iter()
+        .find(|p| p.refs.iter().any(|r| r.ends_with(branch)))
+        .expect("the review push");
+    assert_eq!(review_push.options, ["merge_request.create"]);
+    assert!(
+        !remote.branch_exists() || !remote.files("main").iter().any(|f| f == wanted),
+        "the reviewed channel reached main"
     );
     remote.fsck();
     assert!(

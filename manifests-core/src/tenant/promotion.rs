@@ -49,6 +49,7 @@ pub(crate) fn render(spec: &TenantSpec, gitops: &GitOps, s3_env: &[EnvVar]) -> R
             reason: format!("{secret:?} is not a Secret name"),
         });
     }
+    check_review(gitops)?;
     let ns = spec.namespace.as_str();
     let component = Component {
         namespace: ns,
@@ -64,6 +65,31 @@ pub(crate) fn render(spec: &TenantSpec, gitops: &GitOps, s3_env: &[EnvVar]) -> R
     }
     set.push(&application(spec, gitops))?;
     Ok(set)
+}
+
+/// The review settings as the daemon takes them: channel names it can put in a branch name and
+/// in its comma-separated `--review`, and push options of one line each.
+fn check_review(gitops: &GitOps) -> Result<()> {
+    let bad_channel = gitops.review.iter().find(|channel| {
+        channel.is_empty() || channel.contains(|c: char| c == '/' || c == ',' || c.is_whitespace())
+    });
+    if let Some(channel) = bad_channel {
+        return Err(Error::Invalid {
+            field: "tenant.gitops.review".into(),
+            reason: format!("{channel:?} is not a channel name (no `/`, `,` or spaces)"),
+        });
+    }
+    let bad_option = gitops
+        .push_options
+        .iter()
+        .find(|option| option.is_empty() || option.contains(['\n', '\r', '\0']));
+    if let Some(option) = bad_option {
+        return Err(Error::Invalid {
+            field: "tenant.gitops.pushOptions".into(),
+            reason: format!("{option:?}: a push option is one non-empty line"),
+        });
+    }
+    Ok(())
 }
 
 /// The daemon's command line: `watch` against the team's MLflow server, mirroring into the team
@@ -115,6 +141,18 @@ fn daemon_args(spec: &TenantSpec, gitops: &GitOps) -> Vec<String> {
             .as_ref()
             .into_iter()
             .flat_map(|_| ["--webhook-secret-file".to_owned(), webhook_secret_file()]),
+    )
+    .chain(
+        (!gitops.review.is_empty())
+            .then(|| ["--review".to_owned(), gitops.review.join(",")])
+            .into_iter()
+            .flatten(),
+    )
+    .chain(
+        gitops
+            .push_options
+            .iter()
+            .flat_map(|option| ["--push-option".to_owned(), option.clone()]),
     )
     .collect()
 }

@@ -371,6 +371,13 @@ pub struct GitOps {
     /// that every MLflow worker must share, or most signed deliveries are silently dropped. The
     /// daemon registers the webhook at start and takes deliveries on its Service.
     pub webhook_secret: Option<String>,
+    /// Channels whose changes wait for review (the daemon's `--review`): each goes to its own
+    /// branch `mlflow-gitops/review/<path>/<model>/<channel>` for a human to merge, while other
+    /// channels reach `branch` directly (default: none).
+    pub review: Vec<String>,
+    /// Push options sent with each review branch (the daemon's `--push-option`), e.g.
+    /// `merge_request.create` for GitLab to open a merge request (default: none).
+    pub push_options: Vec<String>,
 }
 
 impl Default for GitOps {
@@ -386,6 +393,8 @@ impl Default for GitOps {
             argocd_namespace: "argocd".into(),
             argocd_project: "default".into(),
             webhook_secret: None,
+            review: Vec::new(),
+            push_options: Vec::new(),
         }
     }
 }

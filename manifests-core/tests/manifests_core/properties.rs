@@ -431,3 +431,40 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// An object added to a set is written as YAML straight from its type; what `body()` reads
+    /// back from that YAML is the tree `serde_json::to_value` builds, and the YAML is what the
+    /// tree would have written, whatever the strings.
+    #[test]
+    fn a_typed_manifest_reads_back_as_its_tree(
+        name in "[a-z][a-z0-9-]{0,20}",
+        labels in prop::collection::btree_map(hostile_string(), hostile_string(), 0..4),
+        data in prop::collection::btree_map(hostile_string(), hostile_string(), 0..6),
+    ) {
+        use k8s_openapi::api::core::v1::ConfigMap;
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+        use manifests_core::Manifest;
+
+        let config = ConfigMap {
+            metadata: ObjectMeta {
+                name: Some(name),
+                namespace: Some("team-a".into()),
+                annotations: Some(labels.clone()),
+                labels: Some(labels),
+                ..Default::default()
+            },
+            data: Some(data),
+            ..Default::default()
+        };
+        let tree = serde_json::to_value(&config).unwrap();
+        let typed = Manifest::new(&config).unwrap();
+        let from_tree = Manifest::from_value(tree.clone()).unwrap();
+        prop_assert_eq!(typed.body(), &tree);
+        prop_assert_eq!(typed.key(), from_tree.key());
+        prop_assert_eq!(typed.to_yaml().unwrap(), from_tree.to_yaml().unwrap());
+        prop_assert_eq!(typed.decode::<ConfigMap>().unwrap(), config);
+    }
+}

@@ -126,6 +126,33 @@ fn bad_tenant_specs_are_refused_naming_the_field() {
             "tenant.gitops.webhookSecret",
         ),
     ];
+    let cases = cases.into_iter().chain(
+        [
+            (vec!["pro duction"], vec![], "tenant.gitops.review"),
+            (vec!["a/b"], vec![], "tenant.gitops.review"),
+            (vec!["a,b"], vec![], "tenant.gitops.review"),
+            (vec![""], vec![], "tenant.gitops.review"),
+            (
+                vec!["production"],
+                vec!["title=a\nb"],
+                "tenant.gitops.pushOptions",
+            ),
+            (vec!["production"], vec![""], "tenant.gitops.pushOptions"),
+        ]
+        .map(|(review, options, field)| {
+            let spec = TenantSpec {
+                namespace: "a".into(),
+                gitops: Some(GitOps {
+                    repo_url: "ssh://git@h/r".into(),
+                    review: review.into_iter().map(str::to_owned).collect(),
+                    push_options: options.into_iter().map(str::to_owned).collect(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            (spec, field)
+        }),
+    );
     for (spec, field) in cases {
         let err = tenant_components(&spec).unwrap_err().to_string();
         assert!(err.contains(field), "{err}");
@@ -273,4 +300,59 @@ fn webhooks_wire_the_mlflow_server_to_the_daemon_and_keep_each_key_where_it_belo
             "{unwanted} rendered while webhooks are off"
         );
     }
+}
+
+/// `gitops.review` and `gitops.pushOptions` reach the daemon as `--review` (one comma-separated
+/// argument) and one `--push-option` each, read back from the rendered Deployment.
+#[test]
+fn review_settings_reach_the_daemon_as_its_flags() {
+    use k8s_openapi::api::apps::v1::Deployment;
+
+    let args = |review: &[&str], options: &[&str]| {
+        let spec = TenantSpec {
+            namespace: "team-review".into(),
+            gitops: Some(GitOps {
+                repo_url: "ssh://git@git.example.com/platform/models.git".into(),
+                review: review.iter().map(|s| s.to_string()).collect(),
+                push_options: options.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let set = tenant_components(&spec).unwrap();
+        let daemon = set
+            .iter()
+            .find(|o| o.key().kind == "Deployment" && o.key().name == "mlflow-gitops")
+            .expect("the daemon")
+            .decode::<Deployment>()
+            .unwrap();
+        let pod = daemon.spec.unwrap().template.spec.unwrap();
+        pod.containers[0].args.clone().unwrap_or_default()
+    };
+    let gated = args(
+        &["production", "champion"],
+        &["merge_request.create", "merge_request.target=main"],
+    );
+    let at = gated
+        .iter()
+        .position(|a| a == "--review")
+        .expect("--review");
+    assert_eq!(gated[at + 1], "production,champion");
+    let options: Vec<&str> = gated
+        .windows(2)
+        .filter(|pair| pair[0] == "--push-option")
+        .map(|pair| pair[1].as_str())
+        .collect();
+    assert_eq!(
+        options,
+        ["merge_request.create", "merge_request.target=main"]
+    );
+
+    let plain = args(&[], &[]);
+    assert!(
+        !plain
+            .iter()
+            .any(|a| a == "--review" || a == "--push-option"),
+        "{plain:?}"
+    );
 }

@@ -5,7 +5,6 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::document;
-use crate::Manifest;
 use crate::yaml::emit::tests::{text, tree};
 
 /// A typed object with the shapes serde gives the writer: struct fields, skipped fields, a None
@@ -118,22 +117,6 @@ proptest! {
         prop_assert_eq!(identity.name, at("/metadata/name"));
         prop_assert_eq!(identity.namespace, at("/metadata/namespace"));
     }
-
-    /// A manifest made from the typed object reads back as the tree `serde_json::to_value`
-    /// builds, and equals the manifest made from that tree.
-    #[test]
-    fn a_typed_manifest_reads_back_as_its_tree(object in object()) {
-        let tree = serde_json::to_value(&object).unwrap();
-        match (Manifest::new(&object), Manifest::from_value(tree.clone())) {
-            (Ok(typed), Ok(from_tree)) => {
-                prop_assert_eq!(typed.body(), &tree);
-                prop_assert_eq!(typed.to_yaml().unwrap(), from_tree.to_yaml().unwrap());
-                prop_assert_eq!(typed, from_tree);
-            }
-            (Err(typed), Err(from_tree)) => prop_assert_eq!(typed.to_string(), from_tree.to_string()),
-            (typed, from_tree) => prop_assert!(false, "{typed:?} against {from_tree:?}"),
-        }
-    }
 }
 
 #[test]
@@ -183,8 +166,6 @@ fn kubernetes_kinds_are_written_as_their_trees_are() {
         document(&config).is_none(),
         "a multi-line string is left to the tree path"
     );
-    let manifest = Manifest::new(&config).unwrap();
-    assert_eq!(manifest.body(), &serde_json::to_value(&config).unwrap());
 
     let namespace = Namespace {
         metadata: ObjectMeta {
