@@ -5,10 +5,10 @@
 //!
 //! Maps are opened lazily: whether a mapping value is written `{}` or as a block is known only
 //! when its first entry (or its end) arrives, which is also how fields a type skips stay out.
-//! Whatever the tree writer leaves to serde-saphyr (floats, strings written over several lines,
-//! sequences directly inside sequences), and what a JSON tree would not hold as written (bytes,
-//! non-string keys, enum variants with data), makes this writer give up, and the caller takes
-//! the tree path.
+//! The writer gives up, and the caller takes the tree path, on whatever the tree writer leaves
+//! to serde-saphyr (floats, strings written over several lines, sequences directly inside
+//! sequences), on what a JSON tree would not hold as written (bytes, non-string keys, enum
+//! variants with data), and on tuples, which no Kubernetes object holds.
 
 use std::fmt::{self, Write as _};
 
@@ -124,6 +124,61 @@ enum At {
     Item(usize),
 }
 
+/// The serializer methods for shapes a JSON tree holds differently from the type's own
+/// (enum variants with data) or that this writer leaves to the tree path (tuples): the writer
+/// gives up on those.
+macro_rules! give_up_on_shapes {
+    () => {
+        fn serialize_newtype_variant<T: Serialize + ?Sized>(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: &T,
+        ) -> Done {
+            Err(GiveUp)
+        }
+        fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, GiveUp> {
+            Err(GiveUp)
+        }
+        fn serialize_tuple_struct(
+            self,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleStruct, GiveUp> {
+            Err(GiveUp)
+        }
+        fn serialize_tuple_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleVariant, GiveUp> {
+            Err(GiveUp)
+        }
+        fn serialize_struct_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeStructVariant, GiveUp> {
+            Err(GiveUp)
+        }
+    };
+}
+
+/// Methods of a key serializer for what a JSON tree would turn into a string key by rules of
+/// its own: the writer gives up on those.
+macro_rules! give_up {
+    ($($method:ident($argument:ty)),* $(,)?) => {
+        $(fn $method(self, _: $argument) -> Done {
+            Err(GiveUp)
+        })*
+    };
+}
+
 /// Serializes one value at one place.
 struct Value<'a> {
     w: &'a mut Writer,
@@ -195,12 +250,14 @@ impl<'a> ser::Serializer for Value<'a> {
     type Ok = ();
     type Error = GiveUp;
     type SerializeSeq = Sequence<'a>;
-    type SerializeTuple = Sequence<'a>;
-    type SerializeTupleStruct = Sequence<'a>;
+    type SerializeTuple = Impossible<(), GiveUp>;
+    type SerializeTupleStruct = Impossible<(), GiveUp>;
     type SerializeTupleVariant = Impossible<(), GiveUp>;
     type SerializeMap = Mapping<'a>;
     type SerializeStruct = Mapping<'a>;
     type SerializeStructVariant = Impossible<(), GiveUp>;
+
+    give_up_on_shapes!();
 
     fn serialize_bool(self, v: bool) -> Done {
         self.word(if v { "true" } else { "false" })
@@ -266,32 +323,8 @@ impl<'a> ser::Serializer for Value<'a> {
     fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Done {
         value.serialize(self)
     }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Done {
-        Err(GiveUp)
-    }
     fn serialize_seq(self, _: Option<usize>) -> Result<Sequence<'a>, GiveUp> {
         self.sequence()
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Sequence<'a>, GiveUp> {
-        self.sequence()
-    }
-    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Sequence<'a>, GiveUp> {
-        self.sequence()
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, GiveUp> {
-        Err(GiveUp)
     }
     fn serialize_map(self, _: Option<usize>) -> Result<Mapping<'a>, GiveUp> {
         self.mapping()
@@ -299,15 +332,18 @@ impl<'a> ser::Serializer for Value<'a> {
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Mapping<'a>, GiveUp> {
         self.mapping()
     }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, GiveUp> {
-        Err(GiveUp)
+}
+
+/// An empty mapping or sequence (`{}`, `[]`) where a block one would have gone.
+fn empty(w: &mut Writer, at: At, written: &str) -> Done {
+    match at {
+        At::Top => return Err(GiveUp),
+        At::Entry(_) => w.out.push(' '),
+        At::Item(_) => {}
     }
+    w.out.push_str(written);
+    w.out.push('\n');
+    Ok(())
 }
 
 /// A mapping's entries, each `key:` at `indent`.
@@ -346,15 +382,10 @@ impl Mapping<'_> {
 
     fn end(self) -> Done {
         self.w.depth -= 1;
-        if self.count > 0 {
-            return Ok(());
+        match self.count {
+            0 => empty(self.w, self.at, "{}"),
+            _ => Ok(()),
         }
-        match self.at {
-            At::Top => return Err(GiveUp),
-            At::Entry(_) => self.w.out.push_str(" {}\n"),
-            At::Item(_) => self.w.out.push_str("{}\n"),
-        }
-        Ok(())
     }
 }
 
@@ -414,15 +445,10 @@ impl Sequence<'_> {
     }
 
     fn end(self) -> Done {
-        if self.count > 0 {
-            return Ok(());
+        match self.count {
+            0 => empty(self.w, self.at, "[]"),
+            _ => Ok(()),
         }
-        match self.at {
-            At::Top => return Err(GiveUp),
-            At::Entry(_) => self.w.out.push_str(" []\n"),
-            At::Item(_) => self.w.out.push_str("[]\n"),
-        }
-        Ok(())
     }
 }
 
@@ -431,30 +457,6 @@ impl ser::SerializeSeq for Sequence<'_> {
     type Error = GiveUp;
 
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
-        self.item(value)
-    }
-    fn end(self) -> Done {
-        Sequence::end(self)
-    }
-}
-
-impl ser::SerializeTuple for Sequence<'_> {
-    type Ok = ();
-    type Error = GiveUp;
-
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
-        self.item(value)
-    }
-    fn end(self) -> Done {
-        Sequence::end(self)
-    }
-}
-
-impl ser::SerializeTupleStruct for Sequence<'_> {
-    type Ok = ();
-    type Error = GiveUp;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
         self.item(value)
     }
     fn end(self) -> Done {
@@ -477,54 +479,29 @@ impl ser::Serializer for KeyText<'_, '_> {
     type SerializeStruct = Impossible<(), GiveUp>;
     type SerializeStructVariant = Impossible<(), GiveUp>;
 
+    give_up_on_shapes!();
+
     fn serialize_str(self, v: &str) -> Done {
         self.0.key(v)
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Done {
         value.serialize(self)
     }
-    fn serialize_bool(self, _: bool) -> Done {
-        Err(GiveUp)
-    }
-    fn serialize_i8(self, _: i8) -> Done {
-        Err(GiveUp)
-    }
-    fn serialize_i16(self, _: i16) -> Done {
-        Err(GiveUp)
-    }
-    fn serialize_i32(self, _: i32) -> Done {
-        Err(GiveUp)
-    }
-    fn serialize_i64(self, _: i64) -> Done {
-        Err(GiveUp)
-    }
-    fn serialize_u8(self, _: u8) -> Done {
-        Err(GiveUp)
-    }
-    fn serialize_u16(self, _: u16) -> Done {
-        Err(GiveUp)
-    }
-    fn serialize_u32(self, _: u32) -> Done {
-        Err(GiveUp)
-    }
-    fn serialize_u64(self, _: u64) -> Done {
-        Err(GiveUp)
-    }
-    fn serialize_f32(self, v: f32) -> Done {
-        self.serialize_f64(v.into())
-    }
-    fn serialize_f64(self, v: f64) -> Done {
-        // A tree holds a NaN or an infinity as null; other floats are serde-saphyr's to write.
-        if v.is_finite() {
-            return Err(GiveUp);
-        }
-        self.serialize_unit()
-    }
-    fn serialize_char(self, _: char) -> Done {
-        Err(GiveUp)
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Done {
-        Err(GiveUp)
+    give_up! {
+        serialize_bool(bool),
+        serialize_i8(i8),
+        serialize_i16(i16),
+        serialize_i32(i32),
+        serialize_i64(i64),
+        serialize_u8(u8),
+        serialize_u16(u16),
+        serialize_u32(u32),
+        serialize_u64(u64),
+        serialize_f32(f32),
+        serialize_f64(f64),
+        serialize_char(char),
+        serialize_bytes(&[u8]),
+        serialize_unit_struct(&'static str),
     }
     fn serialize_none(self) -> Done {
         Err(GiveUp)
@@ -535,56 +512,16 @@ impl ser::Serializer for KeyText<'_, '_> {
     fn serialize_unit(self) -> Done {
         Err(GiveUp)
     }
-    fn serialize_unit_struct(self, _: &'static str) -> Done {
-        Err(GiveUp)
-    }
     fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> Done {
         Err(GiveUp)
     }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Done {
-        Err(GiveUp)
-    }
     fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, GiveUp> {
-        Err(GiveUp)
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, GiveUp> {
-        Err(GiveUp)
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, GiveUp> {
-        Err(GiveUp)
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, GiveUp> {
         Err(GiveUp)
     }
     fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, GiveUp> {
         Err(GiveUp)
     }
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, GiveUp> {
-        Err(GiveUp)
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, GiveUp> {
         Err(GiveUp)
     }
 }
