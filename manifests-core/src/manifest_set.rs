@@ -82,10 +82,8 @@ impl Manifest {
             // The YAML was written by this crate from the same object; reading it back is the
             // tree `serde_json::to_value` builds (a property test holds the writers to that), so
             // a failure here is a bug in the writer, not bad input.
-            yaml::from_documents::<Value>(text, "a rendered object")
-                .ok()
-                .and_then(|documents| documents.into_iter().next())
-                .expect("the YAML this crate wrote reads back as one document")
+            yaml::read_back(text, &self.key.to_string())
+                .expect("the YAML this crate wrote reads back")
         })
     }
 

@@ -48,6 +48,15 @@ pub fn to_document<T: Serialize>(value: &T, context: &str) -> Result<String> {
     Ok(text)
 }
 
+/// A document [`object_to_document`] wrote, read back as a JSON tree (that writer keeps within
+/// the limits serde-saphyr reads YAML with).
+pub(crate) fn read_back(text: &str, context: &str) -> Result<serde_json::Value> {
+    serde_saphyr::from_str(text).map_err(|e| Error::Yaml {
+        context: context.to_owned(),
+        message: e.to_string(),
+    })
+}
+
 /// Every document of a (multi-document) YAML text, empty documents dropped.
 pub fn from_documents<T: DeserializeOwned>(text: &str, context: &str) -> Result<Vec<T>> {
     serde_saphyr::from_multiple::<Option<T>>(text)

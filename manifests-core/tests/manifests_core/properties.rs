@@ -468,3 +468,29 @@ proptest! {
         prop_assert_eq!(typed.decode::<ConfigMap>().unwrap(), config);
     }
 }
+
+/// A typed object deeper than serde-saphyr reads YAML (64 levels) still has its tree: the
+/// writer leaves such objects to the tree path instead of reading its YAML back.
+#[test]
+fn a_deep_typed_manifest_still_reads_back() {
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Deep {
+        api_version: &'static str,
+        kind: &'static str,
+        metadata: BTreeMap<&'static str, &'static str>,
+        spec: Value,
+    }
+    let mut spec = serde_json::json!({ "leaf": "x" });
+    for level in 0..100 {
+        spec = serde_json::json!({ format!("level{level}"): spec });
+    }
+    let deep = Deep {
+        api_version: "example.com/v1",
+        kind: "Deep",
+        metadata: BTreeMap::from([("name", "deep")]),
+        spec,
+    };
+    let manifest = manifests_core::Manifest::new(&deep).unwrap();
+    assert_eq!(manifest.body(), &serde_json::to_value(&deep).unwrap());
+}

@@ -36,6 +36,8 @@ pub(crate) fn document<T: Serialize + ?Sized>(object: &T) -> Option<(String, Ide
         depth: 0,
         in_metadata: false,
         slot: Slot::None,
+        levels: 0,
+        nodes: 0,
     };
     object
         .serialize(Value {
@@ -43,8 +45,16 @@ pub(crate) fn document<T: Serialize + ?Sized>(object: &T) -> Option<(String, Ide
             at: At::Top,
         })
         .ok()?;
-    Some((writer.out, writer.identity))
+    (writer.out.len() <= MAX_BYTES).then_some((writer.out, writer.identity))
 }
+
+/// Bounds on what this writer writes, well inside the limits serde-saphyr keeps when the YAML is
+/// read back for [`Manifest::body`](crate::Manifest::body) (64 levels, 250,000 nodes, 64 MiB of
+/// scalars): a larger object takes the tree path, whose tree needs no read-back. Kubernetes
+/// objects are about ten levels deep.
+const MAX_LEVELS: usize = 32;
+const MAX_NODES: usize = 100_000;
+const MAX_BYTES: usize = 16 << 20;
 
 /// Why the writer gave up; never shown: the tree path then runs and reports real errors.
 #[derive(Debug)]
@@ -84,9 +94,24 @@ struct Writer {
     /// The top-level entry being written is `metadata`.
     in_metadata: bool,
     slot: Slot,
+    /// Mappings and sequences open around the value being written.
+    levels: usize,
+    /// Scalars, mappings and sequences written so far.
+    nodes: usize,
 }
 
 impl Writer {
+    /// Counts a node, and one level more when it opens a mapping or sequence; gives up past
+    /// the bounds.
+    fn node(&mut self, opens: bool) -> Done {
+        self.nodes += 1;
+        self.levels += usize::from(opens);
+        if self.nodes > MAX_NODES || self.levels > MAX_LEVELS {
+            return Err(GiveUp);
+        }
+        Ok(())
+    }
+
     /// Notes which identity field, if any, the entry `key` at the current depth holds.
     fn entered(&mut self, key: &str) {
         self.slot = match (self.depth, key) {
@@ -188,6 +213,7 @@ struct Value<'a> {
 impl<'a> Value<'a> {
     /// A scalar already formatted by `write`.
     fn scalar(self, write: impl FnOnce(&mut String) -> Option<()>) -> Done {
+        self.w.node(false)?;
         match self.at {
             At::Top => return Err(GiveUp),
             At::Entry(_) => self.w.out.push(' '),
@@ -222,6 +248,7 @@ impl<'a> Value<'a> {
             At::Entry(indent) => (indent + 2, false),
             At::Item(indent) => (indent + 2, true),
         };
+        self.w.node(true)?;
         self.w.depth += 1;
         Ok(Mapping {
             w: self.w,
@@ -237,6 +264,7 @@ impl<'a> Value<'a> {
             At::Entry(indent) => indent,
             At::Top | At::Item(_) => usize::MAX,
         };
+        self.w.node(true)?;
         Ok(Sequence {
             w: self.w,
             at: self.at,
@@ -382,6 +410,7 @@ impl Mapping<'_> {
 
     fn end(self) -> Done {
         self.w.depth -= 1;
+        self.w.levels -= 1;
         match self.count {
             0 => empty(self.w, self.at, "{}"),
             _ => Ok(()),
@@ -445,6 +474,7 @@ impl Sequence<'_> {
     }
 
     fn end(self) -> Done {
+        self.w.levels -= 1;
         match self.count {
             0 => empty(self.w, self.at, "[]"),
             _ => Ok(()),

@@ -180,3 +180,27 @@ fn kubernetes_kinds_are_written_as_their_trees_are() {
         "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n"
     );
 }
+
+/// Objects beyond the writer's bounds (levels, nodes) are left to the tree path, so their YAML
+/// never has to be read back past serde-saphyr's limits.
+#[test]
+fn objects_beyond_the_bounds_take_the_tree_path() {
+    let nested = |levels: usize| {
+        let mut spec = json!({ "leaf": "x" });
+        for level in 0..levels {
+            spec = json!({ format!("level{level}"): spec });
+        }
+        json!({ "apiVersion": "v1", "kind": "Deep", "metadata": { "name": "d" }, "spec": spec })
+    };
+    assert!(document(&nested(super::MAX_LEVELS - 3)).is_some());
+    assert!(document(&nested(super::MAX_LEVELS)).is_none());
+
+    let wide = |entries: usize| {
+        let data: BTreeMap<String, String> = (0..entries)
+            .map(|i| (format!("k{i}"), "v".into()))
+            .collect();
+        json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": "w" }, "data": data })
+    };
+    assert!(document(&wide(1_000)).is_some());
+    assert!(document(&wide(super::MAX_NODES)).is_none());
+}
