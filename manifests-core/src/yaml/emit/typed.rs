@@ -194,12 +194,27 @@ macro_rules! give_up_on_shapes {
     };
 }
 
-/// Methods of a key serializer for what a JSON tree would turn into a string key by rules of
-/// its own: the writer gives up on those.
-macro_rules! give_up {
-    ($($method:ident($argument:ty)),* $(,)?) => {
-        $(fn $method(self, _: $argument) -> Done {
-            Err(GiveUp)
+/// Serializer methods of one argument that share a body: the integers all write a number, and
+/// the key serializer gives up on every scalar but a string (a JSON tree would turn those into
+/// string keys by rules of its own).
+macro_rules! methods {
+    ($self:ident, $value:ident => $body:expr; integers; $($method:ident($argument:ty)),* $(,)?) => {
+        methods! {
+            $self, $value => $body;
+            serialize_i8(i8),
+            serialize_i16(i16),
+            serialize_i32(i32),
+            serialize_i64(i64),
+            serialize_u8(u8),
+            serialize_u16(u16),
+            serialize_u32(u32),
+            serialize_u64(u64),
+            $($method($argument)),*
+        }
+    };
+    ($self:ident, $value:ident => $body:expr; $($method:ident($argument:ty)),* $(,)?) => {
+        $(fn $method($self, $value: $argument) -> Done {
+            $body
         })*
     };
 }
@@ -290,29 +305,9 @@ impl<'a> ser::Serializer for Value<'a> {
     fn serialize_bool(self, v: bool) -> Done {
         self.word(if v { "true" } else { "false" })
     }
-    fn serialize_i8(self, v: i8) -> Done {
-        self.integer(v)
-    }
-    fn serialize_i16(self, v: i16) -> Done {
-        self.integer(v)
-    }
-    fn serialize_i32(self, v: i32) -> Done {
-        self.integer(v)
-    }
-    fn serialize_i64(self, v: i64) -> Done {
-        self.integer(v)
-    }
-    fn serialize_u8(self, v: u8) -> Done {
-        self.integer(v)
-    }
-    fn serialize_u16(self, v: u16) -> Done {
-        self.integer(v)
-    }
-    fn serialize_u32(self, v: u32) -> Done {
-        self.integer(v)
-    }
-    fn serialize_u64(self, v: u64) -> Done {
-        self.integer(v)
+    methods! {
+        self, v => self.integer(v);
+        integers;
     }
     fn serialize_f32(self, v: f32) -> Done {
         self.serialize_f64(v.into())
@@ -362,14 +357,19 @@ impl<'a> ser::Serializer for Value<'a> {
     }
 }
 
-/// An empty mapping or sequence (`{}`, `[]`) where a block one would have gone.
-fn empty(w: &mut Writer, at: At, written: &str) -> Done {
+/// Closes a mapping or sequence of `count` entries; an empty one is written `{}` or `[]`
+/// (`empty`) where a block one would have gone.
+fn close(w: &mut Writer, at: At, count: usize, empty: &str) -> Done {
+    w.levels -= 1;
+    if count > 0 {
+        return Ok(());
+    }
     match at {
         At::Top => return Err(GiveUp),
         At::Entry(_) => w.out.push(' '),
         At::Item(_) => {}
     }
-    w.out.push_str(written);
+    w.out.push_str(empty);
     w.out.push('\n');
     Ok(())
 }
@@ -410,11 +410,7 @@ impl Mapping<'_> {
 
     fn end(self) -> Done {
         self.w.depth -= 1;
-        self.w.levels -= 1;
-        match self.count {
-            0 => empty(self.w, self.at, "{}"),
-            _ => Ok(()),
-        }
+        close(self.w, self.at, self.count, "{}")
     }
 }
 
@@ -474,11 +470,7 @@ impl Sequence<'_> {
     }
 
     fn end(self) -> Done {
-        self.w.levels -= 1;
-        match self.count {
-            0 => empty(self.w, self.at, "[]"),
-            _ => Ok(()),
-        }
+        close(self.w, self.at, self.count, "[]")
     }
 }
 
@@ -517,16 +509,10 @@ impl ser::Serializer for KeyText<'_, '_> {
     fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Done {
         value.serialize(self)
     }
-    give_up! {
+    methods! {
+        self, _value => Err(GiveUp);
+        integers;
         serialize_bool(bool),
-        serialize_i8(i8),
-        serialize_i16(i16),
-        serialize_i32(i32),
-        serialize_i64(i64),
-        serialize_u8(u8),
-        serialize_u16(u16),
-        serialize_u32(u32),
-        serialize_u64(u64),
         serialize_f32(f32),
         serialize_f64(f64),
         serialize_char(char),
